@@ -1,0 +1,199 @@
+//! The checker: applies a policy's rules and the strength estimate to a
+//! candidate password and returns a [`Verdict`].
+//!
+//! Pure: no I/O, no clock, no printing. History rules live in the history
+//! module and are added on top of this verdict.
+
+use crate::blocklist::fold;
+use crate::policy::{HARD_MAX_LENGTH, Policy};
+use crate::rules::{self, Counts};
+use crate::strength;
+use crate::verdict::{Rule, Verdict, Violation};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+use zeroize::Zeroizing;
+
+/// Who the password is for: the account id and other words the password
+/// must not be built from (name, service name, ...).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    account: Option<String>,
+    user_inputs: Vec<String>,
+}
+
+impl Context {
+    /// An empty context.
+    pub fn new() -> Self {
+        Context::default()
+    }
+
+    /// Sets the account id. For an email address, its local part, the
+    /// pieces of the local part (split at `.`, `_`, `-`, `+`) and the domain
+    /// labels other than the top-level one become context words.
+    pub fn account(mut self, account: impl Into<String>) -> Self {
+        self.account = Some(account.into());
+        self
+    }
+
+    /// Adds a word the password must not contain (a name, the service, ...).
+    pub fn user_input(mut self, word: impl Into<String>) -> Self {
+        self.user_inputs.push(word.into());
+        self
+    }
+
+    /// The account id, if set.
+    pub fn account_id(&self) -> Option<&str> {
+        self.account.as_deref()
+    }
+
+    /// Every context word, lowercased and NFC-normalised, without duplicates.
+    pub fn words(&self) -> Vec<String> {
+        let mut words: Vec<String> = Vec::new();
+        let mut push = |w: &str| {
+            let w = fold(w.trim());
+            if !w.is_empty() && !words.contains(&w) {
+                words.push(w);
+            }
+        };
+        if let Some(account) = &self.account {
+            push(account);
+            let (local, domain) = match account.rsplit_once('@') {
+                Some((l, d)) => (l, Some(d)),
+                None => (account.as_str(), None),
+            };
+            push(local);
+            for piece in local.split(['.', '_', '-', '+']) {
+                push(piece);
+            }
+            if let Some(domain) = domain {
+                let labels: Vec<&str> = domain.split('.').collect();
+                for label in &labels[..labels.len().saturating_sub(1)] {
+                    push(label);
+                }
+            }
+        }
+        for w in &self.user_inputs {
+            push(w);
+        }
+        words
+    }
+}
+
+/// Evaluates candidates against one policy. Cheap to share: `Send + Sync`,
+/// immutable, no global state.
+///
+/// ```
+/// use pwsentry::{Checker, Context, Policy, Preset, Rule};
+/// let checker = Checker::new(Policy::from_preset(Preset::Nist80063b));
+/// let v = checker.evaluate("short", &Context::new());
+/// assert_eq!(v.violations()[0].rule, Rule::MinLength);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Checker {
+    policy: Policy,
+}
+
+impl Checker {
+    /// A checker for `policy`. Also builds zxcvbn's dictionaries now, so
+    /// that the first evaluation is not the slow one.
+    pub fn new(policy: Policy) -> Self {
+        let _ = zxcvbn::zxcvbn("warm-up", &[]);
+        Checker { policy }
+    }
+
+    /// The policy this checker applies.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Applies every non-history rule to `password`.
+    ///
+    /// The password is NFC-normalised first, so composed and decomposed
+    /// forms of the same text get the same verdict. Inputs longer than the
+    /// policy's maximum are rejected (`max_length`) without being scored.
+    pub fn evaluate(&self, password: &str, context: &Context) -> Verdict {
+        let max = self.policy.length().max.min(HARD_MAX_LENGTH) as usize;
+        // NFC changes a code point count by a small factor at most; anything
+        // this far over the limit is rejected before we spend time on it.
+        if password.len() > 4 * 4 * max && password.chars().nth(4 * max).is_some() {
+            return too_long(&self.policy);
+        }
+        let owned: Option<Zeroizing<String>> = match is_nfc_quick(password.chars()) {
+            IsNormalized::Yes => None,
+            _ => Some(Zeroizing::new(password.nfc().collect())),
+        };
+        let normalised: &str = owned.as_ref().map_or(password, |s| s.as_str());
+        let counts = Counts::of(normalised);
+        if counts.chars as usize > max {
+            return too_long(&self.policy);
+        }
+        let mut violations: Vec<Violation> = Vec::new();
+        violations.extend(rules::length(counts.chars, self.policy.length()));
+        violations.extend(rules::composition(
+            normalised,
+            &counts,
+            self.policy.composition(),
+            self.policy.compiled_patterns(),
+        ));
+
+        let words = context.words();
+        let folded = Zeroizing::new(fold(normalised));
+        let strength_rules = self.policy.strength();
+        if strength_rules.reject_context_words && rules::contains_context_word(&folded, &words) {
+            violations.push(Violation::new(
+                Rule::ContextWord,
+                "must not contain the account name or other personal words",
+            ));
+        }
+        let inputs: Vec<&str> = words.iter().map(String::as_str).collect();
+        let estimate = strength::estimate(normalised, &inputs);
+        let blocklist = self.policy.blocklist();
+        if blocklist.contains_folded(&folded) || (blocklist.uses_builtin() && estimate.is_common_password) {
+            violations.push(Violation::new(Rule::Blocklist, "is on a list of banned or commonly used passwords"));
+        }
+        let mut strength = estimate.strength;
+        if strength.score < strength_rules.min_score {
+            violations.push(Violation::new(
+                Rule::MinScore,
+                format!(
+                    "is too easy to guess (strength {} of 4, needs {})",
+                    strength.score, strength_rules.min_score
+                ),
+            ));
+        }
+        // zxcvbn's advice that symbols are unnecessary contradicts a policy
+        // that demands them.
+        let comp = self.policy.composition();
+        if comp.min_symbols > 0 || comp.min_digits > 0 || comp.min_uppercase > 0 || comp.min_classes > 1 {
+            strength
+                .suggestions
+                .retain(|s| !s.starts_with("No need for symbols"));
+        }
+        Verdict::new(violations, Some(strength))
+    }
+}
+
+fn too_long(policy: &Policy) -> Verdict {
+    let max = policy.length().max;
+    Verdict::new(vec![Violation::new(Rule::MaxLength, format!("must be at most {max} characters long"))], None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checker_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Checker>();
+    }
+
+    #[test]
+    fn account_words() {
+        let c = Context::new().account("Jane.Doe+mail@Mail.Example.com").user_input("Acme");
+        let w = c.words();
+        for expected in ["jane.doe+mail@mail.example.com", "jane.doe+mail", "jane", "doe", "mail", "example", "acme"] {
+            assert!(w.contains(&expected.to_owned()), "{expected} missing from {w:?}");
+        }
+        assert!(!w.contains(&"com".to_owned()), "the TLD is no context word");
+    }
+}

@@ -1,0 +1,43 @@
+//! pwsentry: password strength and rotation checks.
+//!
+//! Build a [`Checker`] from a [`Policy`] once, then [`Checker::evaluate`]
+//! each candidate. The result is a [`Verdict`]: accepted or not, every
+//! broken rule with a stable code and a plain-English message, and zxcvbn's
+//! strength estimate.
+//!
+//! ```
+//! use pwsentry::{Checker, Context, Policy, Rule};
+//!
+//! let checker = Checker::new(Policy::default());
+//! let context = Context::new().account("alice@example.com");
+//!
+//! let weak = checker.evaluate("alice2024", &context);
+//! assert!(!weak.accepted());
+//! assert!(weak.violates(Rule::Symbols));
+//! assert!(weak.violates(Rule::ContextWord));
+//!
+//! let strong = checker.evaluate("Velvet#Orbit#Canyon42", &context);
+//! assert!(strong.accepted(), "{:?}", strong.violations());
+//! # Ok::<(), pwsentry::Error>(())
+//! ```
+//!
+//! The library never prints, never exits and never reads the clock or the
+//! environment: time is a parameter, configuration is passed in.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod blocklist;
+mod checker;
+mod error;
+pub mod policy;
+mod rules;
+mod secret;
+pub mod strength;
+mod verdict;
+
+pub use checker::{Checker, Context};
+pub use error::{Error, PolicyError, Result};
+pub use policy::{Policy, Preset};
+pub use secret::Password;
+pub use verdict::{Rule, Strength, Verdict, Violation};

@@ -1,0 +1,679 @@
+//! The policy: the TOML model, built-in presets and validation.
+//!
+//! A [`Policy`] is validated once, when it is built, and is immutable after
+//! that: no combination it can hold is contradictory (`min > max`, a warning
+//! window longer than the maximum age, an unsatisfiable composition). This
+//! module reads the policy file and its blocklists and pepper file, and
+//! nothing else; it never looks at the environment or the clock.
+
+use crate::blocklist::Blocklist;
+use crate::error::{Error, PolicyError, Result};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use toml::Spanned;
+use zeroize::Zeroizing;
+
+/// The shipped default policy (`policy.toml` at the crate root).
+pub const DEFAULT_POLICY_TOML: &str = include_str!("../policy.toml");
+
+/// The longest password any policy may allow, in code points. Keeps the
+/// cost of the linear rules bounded whatever the policy says.
+pub const HARD_MAX_LENGTH: u32 = 1024;
+
+/// Largest accepted `[hashing] memory_kib` (1 GiB).
+pub const MAX_MEMORY_KIB: u32 = 1024 * 1024;
+/// Largest accepted `[hashing] iterations`.
+pub const MAX_ITERATIONS: u32 = 64;
+/// Largest accepted `[hashing] parallelism`.
+pub const MAX_PARALLELISM: u32 = 16;
+
+/// OWASP's equivalent minimum argon2id settings (memory in KiB, passes):
+/// parameters are strong enough when they reach one row in both columns.
+pub const OWASP_ARGON2ID_MINIMUMS: [(u32, u32); 5] =
+    [(47_104, 1), (19_456, 2), (12_288, 3), (9_216, 4), (7_168, 5)];
+
+/// Name of the built-in blocklist: the most common passwords in zxcvbn's
+/// own frequency list, matched as a whole password.
+pub const BUILTIN_BLOCKLIST: &str = "builtin:common-passwords";
+
+/// A named, complete policy that a file can start from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    /// The mail-security guide's rules (the default).
+    #[default]
+    Seed,
+    /// NIST SP 800-63B: long, no composition rules, no rotation, blocklist.
+    #[serde(rename = "nist-800-63b")]
+    Nist80063b,
+    /// PCI DSS 4.0: 12 characters, letters and digits, 90-day rotation, history 4.
+    #[serde(rename = "pci-dss-4")]
+    PciDss4,
+}
+
+impl Preset {
+    /// Every preset.
+    pub const ALL: [Preset; 3] = [Preset::Seed, Preset::Nist80063b, Preset::PciDss4];
+
+    /// The name used in `preset = "..."`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Seed => "seed",
+            Preset::Nist80063b => "nist-800-63b",
+            Preset::PciDss4 => "pci-dss-4",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Preset> {
+        Preset::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    fn settings(self) -> Settings {
+        let seed = Settings {
+            preset: self,
+            length: LengthPolicy { min: 8, max: 128 },
+            composition: CompositionPolicy {
+                min_letters: 1,
+                min_lowercase: 0,
+                min_uppercase: 0,
+                min_digits: 1,
+                min_symbols: 1,
+                min_classes: 0,
+                max_repeat: 0,
+                max_sequence: 0,
+                patterns: Vec::new(),
+            },
+            strength: StrengthPolicy { min_score: 3, reject_context_words: true, blocklists: Vec::new() },
+            history: HistoryPolicy { remember: 5, remember_days: 0, reject_similar: true },
+            rotation: RotationPolicy { max_age_days: 90, warn_days: 14, min_age_days: 0 },
+            hashing: HashingPolicy {
+                memory_kib: 19_456,
+                iterations: 2,
+                parallelism: 1,
+                pepper_file: None,
+                allow_weak_parameters: false,
+            },
+        };
+        match self {
+            Preset::Seed => seed,
+            Preset::Nist80063b => Settings {
+                length: LengthPolicy { min: 15, max: 128 },
+                composition: CompositionPolicy {
+                    min_letters: 0,
+                    min_digits: 0,
+                    min_symbols: 0,
+                    ..seed.composition
+                },
+                strength: StrengthPolicy {
+                    min_score: 3,
+                    reject_context_words: true,
+                    blocklists: vec![PathBuf::from(BUILTIN_BLOCKLIST)],
+                },
+                history: HistoryPolicy { remember: 1, remember_days: 0, reject_similar: false },
+                rotation: RotationPolicy { max_age_days: 0, warn_days: 0, min_age_days: 0 },
+                ..seed
+            },
+            Preset::PciDss4 => Settings {
+                length: LengthPolicy { min: 12, max: 128 },
+                composition: CompositionPolicy { min_symbols: 0, ..seed.composition },
+                strength: StrengthPolicy { min_score: 0, reject_context_words: true, blocklists: Vec::new() },
+                history: HistoryPolicy { remember: 4, remember_days: 0, reject_similar: true },
+                rotation: RotationPolicy { max_age_days: 90, warn_days: 14, min_age_days: 0 },
+                ..seed
+            },
+        }
+    }
+}
+
+impl fmt::Display for Preset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `[length]`: bounds in Unicode code points, counted after NFC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct LengthPolicy {
+    /// Fewest code points.
+    pub min: u32,
+    /// Most code points; longer inputs are rejected without being scored.
+    pub max: u32,
+}
+
+/// `[composition]`: character mix. `0` switches a rule off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct CompositionPolicy {
+    /// Fewest letters (any script).
+    pub min_letters: u32,
+    /// Fewest lowercase letters.
+    pub min_lowercase: u32,
+    /// Fewest uppercase letters.
+    pub min_uppercase: u32,
+    /// Fewest decimal digits.
+    pub min_digits: u32,
+    /// Fewest symbols: characters that are neither letters nor digits (space counts).
+    pub min_symbols: u32,
+    /// Fewest of the four classes lowercase, uppercase, digit, symbol.
+    pub min_classes: u32,
+    /// Longest allowed run of one character (`0` = no limit).
+    pub max_repeat: u32,
+    /// Longest allowed run like `abcd` or `4321` (`0` = no limit).
+    pub max_sequence: u32,
+    /// Regular expressions that must each match the whole password.
+    pub patterns: Vec<String>,
+}
+
+/// `[strength]`: zxcvbn score, context words and blocklists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct StrengthPolicy {
+    /// Lowest accepted zxcvbn score, 0..=4.
+    pub min_score: u8,
+    /// Reject passwords containing the account id's parts or `--user-input` words (≥ 3 chars).
+    pub reject_context_words: bool,
+    /// Blocklist files (resolved against the policy file's folder), or
+    /// [`BUILTIN_BLOCKLIST`].
+    pub blocklists: Vec<PathBuf>,
+}
+
+/// `[history]`: which earlier passwords may not come back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct HistoryPolicy {
+    /// How many of the latest passwords (the current one included) are remembered.
+    pub remember: u32,
+    /// Also forbid any password set within this many days (`0` = off).
+    pub remember_days: u32,
+    /// Reject trivial variations of remembered passwords.
+    pub reject_similar: bool,
+}
+
+/// `[rotation]`: password ages, in days. `0` switches a rule off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RotationPolicy {
+    /// A password older than this is stale.
+    pub max_age_days: u32,
+    /// A password within this many days of `max_age_days` is expiring.
+    pub warn_days: u32,
+    /// A password may not be changed again until it is this old.
+    pub min_age_days: u32,
+}
+
+/// `[hashing]`: argon2id parameters for the history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct HashingPolicy {
+    /// Memory cost in KiB.
+    pub memory_kib: u32,
+    /// Number of passes.
+    pub iterations: u32,
+    /// Degree of parallelism (lanes).
+    pub parallelism: u32,
+    /// File holding the pepper (argon2 secret), if any.
+    #[serde(serialize_with = "serialize_optional_path")]
+    pub pepper_file: Option<PathBuf>,
+    /// Allow parameters below OWASP's minimum (tests only).
+    pub allow_weak_parameters: bool,
+}
+
+fn serialize_optional_path<S: serde::Serializer>(p: &Option<PathBuf>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&p.as_deref().map(|p| p.display().to_string()).unwrap_or_default())
+}
+
+/// The plain values of a policy, as `policy show` prints them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct Settings {
+    preset: Preset,
+    length: LengthPolicy,
+    composition: CompositionPolicy,
+    strength: StrengthPolicy,
+    history: HistoryPolicy,
+    rotation: RotationPolicy,
+    hashing: HashingPolicy,
+}
+
+/// A validated, immutable password policy.
+///
+/// ```
+/// use pwsentry::{Policy, Preset};
+/// let policy = Policy::from_toml_str("preset = \"nist-800-63b\"\n[length]\nmin = 8\n")?;
+/// assert_eq!(policy.preset(), Preset::Nist80063b);
+/// assert_eq!(policy.length().min, 8);
+/// assert_eq!(policy.length().max, 128);
+/// # Ok::<(), pwsentry::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Policy {
+    settings: Settings,
+    patterns: Vec<Regex>,
+    blocklist: Arc<Blocklist>,
+    pepper: Option<Arc<Zeroizing<Vec<u8>>>>,
+}
+
+impl PartialEq for Policy {
+    fn eq(&self, other: &Self) -> bool {
+        self.settings == other.settings
+    }
+}
+
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policy")
+            .field("settings", &self.settings)
+            .field("blocklist_entries", &self.blocklist.len())
+            .field("pepper", &self.pepper.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+impl Default for Policy {
+    /// The shipped `policy.toml`.
+    fn default() -> Self {
+        match Policy::parse(DEFAULT_POLICY_TOML, "<built-in>", Path::new(".")) {
+            Ok(p) => p,
+            // The built-in text is tested; fall back to its preset if it is ever broken.
+            Err(_) => Policy::from_preset(Preset::Seed),
+        }
+    }
+}
+
+impl Policy {
+    /// A preset with no overrides.
+    pub fn from_preset(preset: Preset) -> Policy {
+        Policy::from_settings(preset.settings(), "<preset>", "", &Spans::default())
+            .unwrap_or_else(|_| unreachable_preset(preset))
+    }
+
+    /// Reads and validates a policy file. Relative blocklist and pepper
+    /// paths are resolved against the file's folder.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be read; [`Error::Policy`] naming the
+    /// line and column if it is invalid.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Policy> {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        if path.is_dir() {
+            return Err(PolicyError::at(&origin, "", None, "is a directory, not a policy file").into());
+        }
+        let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| PolicyError::at(&origin, "", None, format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())))?;
+        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Policy::parse(&text, &origin, base)
+    }
+
+    /// Parses a policy from TOML text; relative paths resolve against the
+    /// current directory.
+    ///
+    /// # Errors
+    /// [`Error::Policy`] naming the line and column if the text is invalid.
+    pub fn from_toml_str(text: &str) -> Result<Policy> {
+        Policy::parse(text, "<string>", Path::new("."))
+    }
+
+    /// Parses a policy from TOML text named `origin` (for messages), with
+    /// relative paths resolved against `base_dir`.
+    ///
+    /// # Errors
+    /// [`Error::Policy`] naming the line and column if the text is invalid.
+    pub fn parse(text: &str, origin: &str, base_dir: &Path) -> Result<Policy> {
+        if text.contains('\0') {
+            return Err(PolicyError::at(origin, text, text.find('\0'), "contains a NUL byte: not a TOML text file").into());
+        }
+        let raw: RawPolicy = toml::from_str(text).map_err(|e| {
+            let msg = e.message().trim_end().to_owned();
+            PolicyError::at(origin, text, e.span().map(|s| s.start), msg)
+        })?;
+        let (settings, spans) = raw.merge(origin, text, base_dir)?;
+        Policy::from_settings(settings, origin, text, &spans)
+    }
+
+    fn from_settings(s: Settings, origin: &str, text: &str, spans: &Spans) -> Result<Policy> {
+        let err = |span: Option<usize>, msg: String| -> Error { PolicyError::at(origin, text, span, msg).into() };
+        let (len, comp, hist_rot, hash) = (&s.length, &s.composition, &s.rotation, &s.hashing);
+        if len.max == 0 || len.max > HARD_MAX_LENGTH {
+            return Err(err(spans.max_len, format!("length.max must be between 1 and {HARD_MAX_LENGTH}, not {}", len.max)));
+        }
+        if len.min > len.max {
+            return Err(err(spans.min_len.or(spans.max_len), format!("length.min ({}) is greater than length.max ({})", len.min, len.max)));
+        }
+        if comp.min_classes > 4 {
+            return Err(err(spans.min_classes, format!("composition.min_classes must be 0..=4, not {}", comp.min_classes)));
+        }
+        let letters = comp.min_letters.max(comp.min_lowercase.saturating_add(comp.min_uppercase));
+        let needed = letters.saturating_add(comp.min_digits).saturating_add(comp.min_symbols);
+        if needed > len.max {
+            return Err(err(spans.max_len, format!("the composition rules need at least {needed} characters but length.max is {}", len.max)));
+        }
+        if comp.max_repeat == 1 || comp.max_sequence == 1 {
+            let span = if comp.max_repeat == 1 { spans.max_repeat } else { spans.max_sequence };
+            return Err(err(span, "max_repeat and max_sequence must be 0 (off) or at least 2".into()));
+        }
+        if s.strength.min_score > 4 {
+            return Err(err(spans.min_score, format!("strength.min_score must be 0..=4, not {}", s.strength.min_score)));
+        }
+        if hist_rot.max_age_days > 0 && hist_rot.warn_days >= hist_rot.max_age_days {
+            return Err(err(spans.warn_days, format!("rotation.warn_days ({}) must be less than rotation.max_age_days ({})", hist_rot.warn_days, hist_rot.max_age_days)));
+        }
+        if hist_rot.max_age_days > 0 && hist_rot.min_age_days >= hist_rot.max_age_days {
+            return Err(err(spans.min_age, format!("rotation.min_age_days ({}) must be less than rotation.max_age_days ({})", hist_rot.min_age_days, hist_rot.max_age_days)));
+        }
+        if hist_rot.max_age_days > 36_500 || hist_rot.min_age_days > 36_500 || s.history.remember_days > 36_500 {
+            return Err(err(spans.max_age, "day counts must be at most 36500 (100 years)".into()));
+        }
+        if s.history.remember > 1000 {
+            return Err(err(spans.remember, format!("history.remember must be at most 1000, not {}", s.history.remember)));
+        }
+        validate_hashing(hash).map_err(|m| err(spans.hashing, m))?;
+
+        let mut patterns = Vec::with_capacity(comp.patterns.len());
+        for (i, source) in comp.patterns.iter().enumerate() {
+            let re = regex::RegexBuilder::new(&format!("^(?:{source})$"))
+                .size_limit(1 << 20)
+                .build()
+                .map_err(|e| err(spans.patterns.get(i).copied().flatten(), format!("invalid regular expression in composition.patterns: {}", first_line(&e.to_string()))))?;
+            patterns.push(re);
+        }
+        let mut blocklist = Blocklist::default();
+        for (i, path) in s.strength.blocklists.iter().enumerate() {
+            let span = spans.blocklists.get(i).copied().flatten();
+            if path.as_os_str() == BUILTIN_BLOCKLIST {
+                blocklist.include_builtin();
+                continue;
+            }
+            blocklist
+                .load_file(path)
+                .map_err(|m| err(span, format!("blocklist {}: {m}", path.display())))?;
+        }
+        let pepper = match &hash.pepper_file {
+            None => None,
+            Some(path) => Some(Arc::new(read_pepper(path).map_err(|m| err(spans.pepper, format!("pepper_file {}: {m}", path.display())))?)),
+        };
+        Ok(Policy { settings: s, patterns, blocklist: Arc::new(blocklist), pepper })
+    }
+
+    /// The preset this policy starts from.
+    pub fn preset(&self) -> Preset {
+        self.settings.preset
+    }
+    /// `[length]`.
+    pub fn length(&self) -> &LengthPolicy {
+        &self.settings.length
+    }
+    /// `[composition]`.
+    pub fn composition(&self) -> &CompositionPolicy {
+        &self.settings.composition
+    }
+    /// `[strength]`.
+    pub fn strength(&self) -> &StrengthPolicy {
+        &self.settings.strength
+    }
+    /// `[history]`.
+    pub fn history(&self) -> &HistoryPolicy {
+        &self.settings.history
+    }
+    /// `[rotation]`.
+    pub fn rotation(&self) -> &RotationPolicy {
+        &self.settings.rotation
+    }
+    /// `[hashing]`.
+    pub fn hashing(&self) -> &HashingPolicy {
+        &self.settings.hashing
+    }
+    /// The pepper read from `hashing.pepper_file`, if any.
+    pub fn pepper(&self) -> Option<&[u8]> {
+        self.pepper.as_deref().map(|p| p.as_slice())
+    }
+    pub(crate) fn compiled_patterns(&self) -> &[Regex] {
+        &self.patterns
+    }
+    pub(crate) fn blocklist(&self) -> &Blocklist {
+        &self.blocklist
+    }
+
+    /// The effective policy (preset merged) as TOML, every key explicit.
+    /// Parsing the output gives back an equal policy.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(&self.settings).unwrap_or_else(|e| format!("# cannot render policy: {e}\n"))
+    }
+}
+
+fn unreachable_preset(preset: Preset) -> Policy {
+    // Presets are constants covered by tests; building one cannot fail.
+    Policy {
+        settings: preset.settings(),
+        patterns: Vec::new(),
+        blocklist: Arc::new(Blocklist::default()),
+        pepper: None,
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim().to_owned()
+}
+
+/// Checks argon2 parameters against hard limits and OWASP's minimum.
+pub(crate) fn validate_hashing(h: &HashingPolicy) -> std::result::Result<(), String> {
+    if h.parallelism == 0 || h.parallelism > MAX_PARALLELISM {
+        return Err(format!("hashing.parallelism must be 1..={MAX_PARALLELISM}, not {}", h.parallelism));
+    }
+    if h.iterations == 0 || h.iterations > MAX_ITERATIONS {
+        return Err(format!("hashing.iterations must be 1..={MAX_ITERATIONS}, not {}", h.iterations));
+    }
+    if h.memory_kib < 8 * h.parallelism || h.memory_kib > MAX_MEMORY_KIB {
+        return Err(format!(
+            "hashing.memory_kib must be between {} (8 × parallelism) and {MAX_MEMORY_KIB}, not {}",
+            8 * h.parallelism,
+            h.memory_kib
+        ));
+    }
+    if !h.allow_weak_parameters && !meets_owasp_minimum(h.memory_kib, h.iterations) {
+        return Err(format!(
+            "hashing parameters m={} KiB, t={} are below OWASP's argon2id minimum (e.g. m=19456, t=2); set allow_weak_parameters = true only for tests",
+            h.memory_kib, h.iterations
+        ));
+    }
+    Ok(())
+}
+
+/// `true` when (memory, passes) reach one of [`OWASP_ARGON2ID_MINIMUMS`].
+pub fn meets_owasp_minimum(memory_kib: u32, iterations: u32) -> bool {
+    OWASP_ARGON2ID_MINIMUMS.iter().any(|&(m, t)| memory_kib >= m && iterations >= t)
+}
+
+fn read_pepper(path: &Path) -> std::result::Result<Zeroizing<Vec<u8>>, String> {
+    let mut bytes = Zeroizing::new(std::fs::read(path).map_err(|e| e.to_string())?);
+    while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        bytes.pop();
+    }
+    if bytes.len() < 16 {
+        return Err(format!("a pepper must be at least 16 bytes, this one has {}", bytes.len()));
+    }
+    Ok(bytes)
+}
+
+// ---- the TOML model ------------------------------------------------------
+
+#[derive(Default)]
+struct Spans {
+    min_len: Option<usize>,
+    max_len: Option<usize>,
+    min_classes: Option<usize>,
+    max_repeat: Option<usize>,
+    max_sequence: Option<usize>,
+    min_score: Option<usize>,
+    patterns: Vec<Option<usize>>,
+    blocklists: Vec<Option<usize>>,
+    warn_days: Option<usize>,
+    min_age: Option<usize>,
+    max_age: Option<usize>,
+    remember: Option<usize>,
+    hashing: Option<usize>,
+    pepper: Option<usize>,
+}
+
+type S<T> = Option<Spanned<T>>;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    preset: S<String>,
+    length: Option<RawLength>,
+    composition: Option<RawComposition>,
+    strength: Option<RawStrength>,
+    history: Option<RawHistory>,
+    rotation: Option<RawRotation>,
+    hashing: Option<RawHashing>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLength {
+    min: S<u32>,
+    max: S<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawComposition {
+    min_letters: S<u32>,
+    min_lowercase: S<u32>,
+    min_uppercase: S<u32>,
+    min_digits: S<u32>,
+    min_symbols: S<u32>,
+    min_classes: S<u32>,
+    max_repeat: S<u32>,
+    max_sequence: S<u32>,
+    patterns: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStrength {
+    min_score: S<u8>,
+    reject_context_words: S<bool>,
+    blocklists: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHistory {
+    remember: S<u32>,
+    remember_days: S<u32>,
+    reject_similar: S<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRotation {
+    max_age_days: S<u32>,
+    warn_days: S<u32>,
+    min_age_days: S<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHashing {
+    memory_kib: S<u32>,
+    iterations: S<u32>,
+    parallelism: S<u32>,
+    pepper_file: S<String>,
+    allow_weak_parameters: S<bool>,
+}
+
+fn set<T>(target: &mut T, value: S<T>) -> Option<usize> {
+    value.map(|v| {
+        let start = v.span().start;
+        *target = v.into_inner();
+        start
+    })
+}
+
+fn resolve(base: &Path, p: &str) -> PathBuf {
+    let path = Path::new(p);
+    if path.is_absolute() || p == BUILTIN_BLOCKLIST {
+        path.to_owned()
+    } else {
+        base.join(path)
+    }
+}
+
+impl RawPolicy {
+    fn merge(self, origin: &str, text: &str, base: &Path) -> Result<(Settings, Spans)> {
+        let preset = match &self.preset {
+            None => Preset::Seed,
+            Some(name) => Preset::from_name(name.get_ref()).ok_or_else(|| {
+                PolicyError::at(
+                    origin,
+                    text,
+                    Some(name.span().start),
+                    format!("unknown preset `{}`, expected one of `seed`, `nist-800-63b`, `pci-dss-4`", name.get_ref().escape_debug()),
+                )
+            })?,
+        };
+        let mut s = preset.settings();
+        let mut sp = Spans::default();
+        let l = self.length.unwrap_or_default();
+        sp.min_len = set(&mut s.length.min, l.min);
+        sp.max_len = set(&mut s.length.max, l.max);
+        let c = self.composition.unwrap_or_default();
+        let cs = &mut s.composition;
+        set(&mut cs.min_letters, c.min_letters);
+        set(&mut cs.min_lowercase, c.min_lowercase);
+        set(&mut cs.min_uppercase, c.min_uppercase);
+        set(&mut cs.min_digits, c.min_digits);
+        set(&mut cs.min_symbols, c.min_symbols);
+        sp.min_classes = set(&mut cs.min_classes, c.min_classes);
+        sp.max_repeat = set(&mut cs.max_repeat, c.max_repeat);
+        sp.max_sequence = set(&mut cs.max_sequence, c.max_sequence);
+        if let Some(list) = c.patterns {
+            sp.patterns = list.iter().map(|p| Some(p.span().start)).collect();
+            cs.patterns = list.into_iter().map(Spanned::into_inner).collect();
+        }
+        let st = self.strength.unwrap_or_default();
+        sp.min_score = set(&mut s.strength.min_score, st.min_score);
+        set(&mut s.strength.reject_context_words, st.reject_context_words);
+        if let Some(list) = st.blocklists {
+            sp.blocklists = list.iter().map(|p| Some(p.span().start)).collect();
+            s.strength.blocklists = list.iter().map(|p| resolve(base, p.get_ref())).collect();
+        }
+        let h = self.history.unwrap_or_default();
+        sp.remember = set(&mut s.history.remember, h.remember);
+        set(&mut s.history.remember_days, h.remember_days);
+        set(&mut s.history.reject_similar, h.reject_similar);
+        let r = self.rotation.unwrap_or_default();
+        sp.max_age = set(&mut s.rotation.max_age_days, r.max_age_days);
+        sp.warn_days = set(&mut s.rotation.warn_days, r.warn_days);
+        sp.min_age = set(&mut s.rotation.min_age_days, r.min_age_days);
+        let hs = self.hashing.unwrap_or_default();
+        let spans = [
+            set(&mut s.hashing.memory_kib, hs.memory_kib),
+            set(&mut s.hashing.iterations, hs.iterations),
+            set(&mut s.hashing.parallelism, hs.parallelism),
+            set(&mut s.hashing.allow_weak_parameters, hs.allow_weak_parameters),
+        ];
+        sp.hashing = spans.into_iter().flatten().next();
+        if let Some(p) = hs.pepper_file {
+            sp.pepper = Some(p.span().start);
+            let p = p.into_inner();
+            s.hashing.pepper_file = (!p.is_empty()).then(|| resolve(base, &p));
+        }
+        if sp.max_age.is_none() {
+            sp.max_age = sp.warn_days.or(sp.min_age);
+        }
+        if sp.warn_days.is_none() {
+            sp.warn_days = sp.max_age;
+        }
+        if sp.min_age.is_none() {
+            sp.min_age = sp.max_age;
+        }
+        Ok((s, sp))
+    }
+}

@@ -1,0 +1,300 @@
+//! Strength estimation: zxcvbn, with a bound on its cost for any input.
+//!
+//! Plain zxcvbn enumerates every combination of l33t substitutions the
+//! password's characters allow and runs its dictionary matcher over every
+//! substring once per combination. On inputs dense in l33t characters
+//! (`4@8({[<3691!|70$5+%2` repeated) that is over a second for 100
+//! characters. This module predicts that cost before calling zxcvbn:
+//!
+//! * when the predicted cost is within [`COST_BUDGET`] (every ordinary
+//!   password), it calls plain `zxcvbn::zxcvbn` and returns exactly its
+//!   result;
+//! * otherwise it scores the input in pieces whose predicted costs add up
+//!   to at most the budget: a periodic input as its repeating unit (as
+//!   zxcvbn's own repeat matcher would), anything else as consecutive
+//!   segments whose guess counts multiply. The result is marked
+//!   [`Strength::bounded`](crate::Strength).
+//!
+//! Like zxcvbn, only the first [`ZXCVBN_MAX_CHARS`] characters are scored.
+//! This module must not apply policy: it only measures.
+
+use crate::verdict::Strength;
+use zxcvbn::Entropy;
+use zxcvbn::feedback::Feedback;
+use zxcvbn::matching::patterns::{DictionaryPattern, MatchPattern};
+
+/// zxcvbn scores only this many leading characters.
+pub const ZXCVBN_MAX_CHARS: usize = 100;
+
+/// Largest predicted cost scored with one plain zxcvbn call, in units of
+/// one substring lookup (see [`predicted_cost`]). Calibrated by
+/// `benches/evaluate.rs` to a few milliseconds on a 2-core machine.
+pub const COST_BUDGET: u64 = 60_000;
+
+/// zxcvbn's l33t table (zxcvbn 3.1.1, `matching/mod.rs`), letter first.
+const L33T_TABLE: [(char, &[char]); 12] = [
+    ('a', &['4', '@']),
+    ('b', &['8']),
+    ('c', &['(', '{', '[', '<']),
+    ('e', &['3']),
+    ('g', &['6', '9']),
+    ('i', &['1', '!', '|']),
+    ('l', &['1', '|', '7']),
+    ('o', &['0']),
+    ('s', &['$', '5']),
+    ('t', &['+', '7']),
+    ('x', &['%']),
+    ('z', &['2']),
+];
+
+/// Number of l33t substitution tables zxcvbn will try for a password made
+/// of `chars`: the same enumeration as zxcvbn's
+/// `enumerate_l33t_replacements`, counted instead of built.
+pub fn l33t_table_count(chars: &[char]) -> u64 {
+    let relevant: Vec<(char, Vec<char>)> = L33T_TABLE
+        .iter()
+        .map(|(letter, subs)| (*letter, subs.iter().copied().filter(|c| chars.contains(c)).collect::<Vec<_>>()))
+        .filter(|(_, subs)| !subs.is_empty())
+        .collect();
+    if relevant.is_empty() {
+        return 0;
+    }
+    // Each table maps l33t chars to letters. Enumerate as zxcvbn does:
+    // a l33t char already used by an earlier letter forks the table.
+    let mut tables: Vec<Vec<(char, char)>> = vec![Vec::new()];
+    for (letter, subs) in &relevant {
+        let mut next = Vec::with_capacity(tables.len() * subs.len());
+        for &l33t in subs {
+            for table in &tables {
+                match table.iter().position(|(c, _)| *c == l33t) {
+                    Some(i) => {
+                        let mut alt = table.clone();
+                        alt.remove(i);
+                        alt.push((l33t, *letter));
+                        next.push(table.clone());
+                        next.push(alt);
+                    }
+                    None => {
+                        let mut ext = table.clone();
+                        ext.push((l33t, *letter));
+                        next.push(ext);
+                    }
+                }
+            }
+            if next.len() > 1_000_000 {
+                return u64::MAX / 4;
+            }
+        }
+        tables = next;
+    }
+    tables.len() as u64
+}
+
+/// Predicted cost of one plain zxcvbn call on `chars`: every substring is
+/// looked up once per dictionary pass (forward, reversed, and once per l33t
+/// table), so n² × (passes).
+pub fn predicted_cost(chars: &[char]) -> u64 {
+    let n = chars.len() as u64;
+    n.saturating_mul(n).saturating_mul(3u64.saturating_add(l33t_table_count(chars)))
+}
+
+/// The result of [`estimate`]: the public [`Strength`] plus what the
+/// checker needs from zxcvbn's match sequence.
+#[derive(Debug, Clone)]
+pub struct Estimate {
+    /// Score, guesses, feedback.
+    pub strength: Strength,
+    /// `true` when zxcvbn found the whole password, unchanged, in its
+    /// common-password list.
+    pub is_common_password: bool,
+}
+
+/// Estimates the strength of `password` (already NFC-normalised) with the
+/// context words `user_inputs`, at bounded cost.
+///
+/// ```
+/// let e = pwsentry::strength::estimate("correcthorsebatterystaple", &[]);
+/// assert_eq!(e.strength.score, 4);
+/// assert!(!e.strength.bounded);
+/// let hostile: String = "4@8({[<3691!|70$5+%2".repeat(5);
+/// let e = pwsentry::strength::estimate(&hostile, &[]);
+/// assert!(e.strength.bounded);
+/// ```
+pub fn estimate(password: &str, user_inputs: &[&str]) -> Estimate {
+    let chars: Vec<char> = password.chars().take(ZXCVBN_MAX_CHARS).collect();
+    if predicted_cost(&chars) <= COST_BUDGET {
+        let entropy = zxcvbn::zxcvbn(password, user_inputs);
+        let is_common_password = whole_common_password(&entropy, chars.len());
+        return Estimate { strength: from_entropy(&entropy, false), is_common_password };
+    }
+    let (log10, weakest) = bounded_log10(&chars, user_inputs, COST_BUDGET);
+    let score = score_for_log10(log10);
+    let (warning, suggestions) = if score <= 2 { feedback_parts(weakest.feedback()) } else { (None, Vec::new()) };
+    Estimate {
+        strength: Strength { score, guesses_log10: log10, warning, suggestions, bounded: true },
+        is_common_password: false,
+    }
+}
+
+/// log10 of the guesses for `chars` within `budget`, and the weakest piece's
+/// zxcvbn result (for feedback).
+fn bounded_log10(chars: &[char], user_inputs: &[&str], budget: u64) -> (f64, Entropy) {
+    if let Some(period) = smallest_period(chars) {
+        // Like zxcvbn's repeat matcher: guesses(base) × number of repeats.
+        let repeats = chars.len() as f64 / period as f64;
+        let (base, weakest) = bounded_log10(&chars[..period], user_inputs, budget);
+        return (base + repeats.log10(), weakest);
+    }
+    let n = chars.len().max(1) as u64;
+    let per_char = (budget / n).max(1);
+    let mut total = 0.0;
+    let mut weakest: Option<Entropy> = None;
+    let mut start = 0;
+    while start < chars.len() {
+        // Grow the segment while its predicted cost stays within its share.
+        let mut end = start + 1;
+        while end < chars.len() {
+            let candidate = &chars[start..=end];
+            if predicted_cost(candidate) > per_char * candidate.len() as u64 {
+                break;
+            }
+            end += 1;
+        }
+        let segment: String = chars[start..end].iter().collect();
+        let entropy = zxcvbn::zxcvbn(&segment, user_inputs);
+        total += entropy.guesses_log10().max(0.0);
+        if weakest.as_ref().is_none_or(|w| entropy.guesses_log10() < w.guesses_log10()) {
+            weakest = Some(entropy);
+        }
+        start = end;
+    }
+    let weakest = weakest.unwrap_or_else(|| zxcvbn::zxcvbn("", &[]));
+    (total, weakest)
+}
+
+/// The smallest p ≤ n/2 such that `chars` is its first p characters repeated
+/// (the last repeat may be partial).
+fn smallest_period(chars: &[char]) -> Option<usize> {
+    let n = chars.len();
+    // KMP failure function: the longest proper border gives the period.
+    let mut fail = vec![0usize; n];
+    let mut k = 0;
+    for i in 1..n {
+        while k > 0 && chars[i] != chars[k] {
+            k = fail[k - 1];
+        }
+        if chars[i] == chars[k] {
+            k += 1;
+        }
+        fail[i] = k;
+    }
+    let period = n - fail.last().copied().unwrap_or(0);
+    (n > 0 && period * 2 <= n).then_some(period)
+}
+
+/// zxcvbn's score thresholds (`time_estimates::calculate_score`), on log10.
+fn score_for_log10(log10: f64) -> u8 {
+    const DELTA: f64 = 5.0;
+    let guesses = 10f64.powf(log10.min(300.0));
+    match guesses {
+        g if g < 1e3 + DELTA => 0,
+        g if g < 1e6 + DELTA => 1,
+        g if g < 1e8 + DELTA => 2,
+        g if g < 1e10 + DELTA => 3,
+        _ => 4,
+    }
+}
+
+fn feedback_parts(feedback: Option<&Feedback>) -> (Option<String>, Vec<String>) {
+    match feedback {
+        None => (None, Vec::new()),
+        Some(f) => (f.warning().map(|w| w.to_string()), f.suggestions().iter().map(|s| s.to_string()).collect()),
+    }
+}
+
+fn from_entropy(entropy: &Entropy, bounded: bool) -> Strength {
+    let (warning, suggestions) = feedback_parts(entropy.feedback());
+    let log10 = entropy.guesses_log10();
+    Strength {
+        score: entropy.score() as u8,
+        guesses_log10: if log10.is_finite() { log10 } else { 0.0 },
+        warning,
+        suggestions,
+        bounded,
+    }
+}
+
+fn whole_common_password(entropy: &Entropy, len: usize) -> bool {
+    let passwords = DictionaryPattern::default().dictionary_name;
+    match entropy.sequence() {
+        [m] if m.i == 0 && m.j + 1 == len => matches!(
+            &m.pattern,
+            MatchPattern::Dictionary(d) if d.dictionary_name == passwords && !d.reversed && !d.l33t
+        ),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn l33t_count_matches_zxcvbn_examples() {
+        // No l33t characters: zxcvbn tries no tables.
+        assert_eq!(l33t_table_count(&['a', 'b']), 0);
+        // One l33t character, one letter.
+        assert_eq!(l33t_table_count(&['4', 'x']), 1);
+        // '1' maps to i or l: zxcvbn tries both.
+        assert_eq!(l33t_table_count(&['1']), 2);
+        let dense: Vec<char> = "4@8({[<3691!|70$5+%2".chars().collect();
+        assert!(l33t_table_count(&dense) > 500);
+    }
+
+    #[test]
+    fn periods() {
+        let c = |s: &str| s.chars().collect::<Vec<_>>();
+        assert_eq!(smallest_period(&c("abcabcab")), Some(3));
+        assert_eq!(smallest_period(&c("aaaa")), Some(1));
+        assert_eq!(smallest_period(&c("abcd")), None);
+        assert_eq!(smallest_period(&c("")), None);
+    }
+
+    #[test]
+    fn ordinary_passwords_are_plain_zxcvbn() {
+        for p in ["password", "Tr0ub4dor&3", "correct horse battery staple", "P@ssw0rd!2024", "qwertyuiop"] {
+            let plain = zxcvbn::zxcvbn(p, &[]);
+            let e = estimate(p, &[]);
+            assert!(!e.strength.bounded, "{p}");
+            assert_eq!(e.strength.score, plain.score() as u8, "{p}");
+            assert_eq!(e.strength.guesses_log10, plain.guesses_log10(), "{p}");
+        }
+    }
+
+    #[test]
+    fn hostile_inputs_are_bounded_and_still_strong() {
+        let hostile: String = "4@8({[<3691!|70$5+%2".chars().cycle().take(100).collect();
+        let e = estimate(&hostile, &[]);
+        assert!(e.strength.bounded);
+        assert_eq!(e.strength.score, 4);
+    }
+
+    #[test]
+    fn bounded_repeats_stay_weak() {
+        // A weak unit repeated must not look strong because it was split.
+        let unit = "p@$$w0rd1!|7(";
+        let hostile = unit.repeat(7);
+        let chars: Vec<char> = hostile.chars().take(ZXCVBN_MAX_CHARS).collect();
+        let (log10, _) = bounded_log10(&chars, &[], COST_BUDGET);
+        let base = zxcvbn::zxcvbn(unit, &[]).guesses_log10();
+        assert!(log10 < base + 1.0, "{log10} vs base {base}");
+    }
+
+    #[test]
+    fn common_passwords_are_recognised_whole() {
+        assert!(estimate("password", &[]).is_common_password);
+        assert!(estimate("iloveyou", &[]).is_common_password);
+        assert!(!estimate("password-velvet-orbit", &[]).is_common_password);
+        assert!(!estimate("p4ssw0rd", &[]).is_common_password);
+    }
+}
