@@ -30,9 +30,14 @@
 mod blocklist;
 mod checker;
 mod error;
+pub mod generate;
+pub mod history;
+pub mod mailhash;
 pub mod policy;
+pub mod rotation;
 mod rules;
 mod secret;
+pub mod store;
 pub mod strength;
 mod verdict;
 

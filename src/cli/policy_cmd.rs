@@ -1,0 +1,47 @@
+//! `pwsentry policy show|check`.
+
+use super::{EXIT_OK, GlobalArgs};
+use clap::{Args, Subcommand};
+use pwsentry::Policy;
+use std::path::PathBuf;
+
+/// Arguments of `policy`.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    pub action: PolicyAction,
+}
+
+/// What to do with the policy.
+#[derive(Debug, Subcommand)]
+pub enum PolicyAction {
+    /// Print the effective policy (preset merged) as TOML
+    Show,
+    /// Validate a policy file (default: the one that applies); exit 78 if invalid
+    Check {
+        /// The file to validate
+        file: Option<PathBuf>,
+    },
+}
+
+pub fn run(g: &GlobalArgs, args: &PolicyArgs) -> anyhow::Result<u8> {
+    match &args.action {
+        PolicyAction::Show => {
+            let policy = g.load_policy()?;
+            let origin = g.policy_path().map_or("built-in default".to_owned(), |p| p.display().to_string());
+            print!("# effective policy (from {origin})\n{}", policy.to_toml());
+        }
+        PolicyAction::Check { file } => {
+            let (policy, origin) = match file.clone().or_else(|| g.policy_path()) {
+                Some(path) => (Policy::from_file(&path)?, path.display().to_string()),
+                None => (Policy::default(), "built-in default".to_owned()),
+            };
+            if g.json {
+                println!("{}", serde_json::json!({"valid": true, "file": origin, "preset": policy.preset().name()}));
+            } else {
+                println!("{origin}: valid (preset {})", policy.preset());
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}

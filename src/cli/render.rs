@@ -1,0 +1,82 @@
+//! Turning results into text and JSON. Never given a password.
+
+use pwsentry::Verdict;
+use serde_json::{Value, json};
+
+/// A verdict as the JSON object documented in the README.
+pub fn verdict_json(v: &Verdict) -> Value {
+    let s = v.strength();
+    json!({
+        "accepted": v.accepted(),
+        "score": s.map(|s| s.score),
+        "guesses_log10": s.map(|s| (s.guesses_log10 * 100.0).round() / 100.0),
+        "violations": v.violations().iter().map(|x| json!({"rule": x.rule.code(), "message": x.message})).collect::<Vec<_>>(),
+        "warning": s.and_then(|s| s.warning.clone()),
+        "suggestions": s.map(|s| s.suggestions.clone()).unwrap_or_default(),
+        "bounded": s.is_some_and(|s| s.bounded),
+    })
+}
+
+/// The multi-line text form for a single check.
+pub fn verdict_text(v: &Verdict) -> String {
+    let mut out = String::new();
+    let head = if v.accepted() { "accepted" } else { "rejected" };
+    match v.strength() {
+        Some(s) => out.push_str(&format!(
+            "{head}: strength {}/4 ({}), about 10^{:.1} guesses\n",
+            s.score,
+            score_words(s.score),
+            s.guesses_log10
+        )),
+        None => out.push_str(&format!("{head}: not scored\n")),
+    }
+    for x in v.violations() {
+        out.push_str(&format!("  - {}: {}\n", x.rule, x.message));
+    }
+    if let Some(s) = v.strength() {
+        if !v.accepted() {
+            if let Some(w) = &s.warning {
+                out.push_str(&format!("  warning: {w}\n"));
+            }
+            for sug in &s.suggestions {
+                out.push_str(&format!("  suggestion: {sug}\n"));
+            }
+        }
+    }
+    out
+}
+
+/// One line per result for `--batch` text output.
+pub fn verdict_line(v: &Verdict) -> String {
+    let head = if v.accepted() { "accepted" } else { "rejected" };
+    let score = v.score().map_or("-".to_owned(), |s| s.to_string());
+    let rules: Vec<&str> = v.violations().iter().map(|x| x.rule.code()).collect();
+    if rules.is_empty() {
+        format!("{head}\tscore={score}")
+    } else {
+        format!("{head}\tscore={score}\t{}", rules.join(","))
+    }
+}
+
+/// zxcvbn's score in words.
+pub fn score_words(score: u8) -> &'static str {
+    match score {
+        0 => "too guessable",
+        1 => "very guessable",
+        2 => "somewhat guessable",
+        3 => "safely unguessable",
+        _ => "very unguessable",
+    }
+}
+
+/// An error and its causes on one line, each cause once.
+pub fn error_chain(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
