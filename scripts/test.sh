@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs pwsentry's whole test suite on a fresh machine: installs the real
+# peers the tests use (Dovecot's doveadm, tmux, sqlite3), then runs every
+# unit, integration and doc test. Needs root (or sudo) for apt-get the
+# first time; later runs skip what is already installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v doveadm >/dev/null 2>&1 || need+=(dovecot-core)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if [ ! -d ../shared/corpora ]; then
+  echo "error: ../shared/corpora (the shared test corpora) is missing beside the project" >&2
+  exit 2
+fi
+
+cargo test --locked "$@"
