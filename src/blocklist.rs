@@ -43,7 +43,8 @@ impl Blocklist {
         let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
         for (n, line) in bytes.split(|b| *b == b'\n').enumerate() {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let line = std::str::from_utf8(line).map_err(|_| format!("line {} is not valid UTF-8", n + 1))?;
+            let line = std::str::from_utf8(line)
+                .map_err(|_| format!("line {} is not valid UTF-8", n + 1))?;
             if !line.is_empty() {
                 self.entries.insert(fold(line));
             }

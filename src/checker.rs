@@ -147,8 +147,13 @@ impl Checker {
         let inputs: Vec<&str> = words.iter().map(String::as_str).collect();
         let estimate = strength::estimate(normalised, &inputs);
         let blocklist = self.policy.blocklist();
-        if blocklist.contains_folded(&folded) || (blocklist.uses_builtin() && estimate.is_common_password) {
-            violations.push(Violation::new(Rule::Blocklist, "is on a list of banned or commonly used passwords"));
+        if blocklist.contains_folded(&folded)
+            || (blocklist.uses_builtin() && estimate.is_common_password)
+        {
+            violations.push(Violation::new(
+                Rule::Blocklist,
+                "is on a list of banned or commonly used passwords",
+            ));
         }
         let mut strength = estimate.strength;
         if strength.score < strength_rules.min_score {
@@ -163,7 +168,11 @@ impl Checker {
         // zxcvbn's advice that symbols are unnecessary contradicts a policy
         // that demands them.
         let comp = self.policy.composition();
-        if comp.min_symbols > 0 || comp.min_digits > 0 || comp.min_uppercase > 0 || comp.min_classes > 1 {
+        if comp.min_symbols > 0
+            || comp.min_digits > 0
+            || comp.min_uppercase > 0
+            || comp.min_classes > 1
+        {
             strength
                 .suggestions
                 .retain(|s| !s.starts_with("No need for symbols"));
@@ -174,7 +183,13 @@ impl Checker {
 
 fn too_long(policy: &Policy) -> Verdict {
     let max = policy.length().max;
-    Verdict::new(vec![Violation::new(Rule::MaxLength, format!("must be at most {max} characters long"))], None)
+    Verdict::new(
+        vec![Violation::new(
+            Rule::MaxLength,
+            format!("must be at most {max} characters long"),
+        )],
+        None,
+    )
 }
 
 #[cfg(test)]
@@ -189,10 +204,23 @@ mod tests {
 
     #[test]
     fn account_words() {
-        let c = Context::new().account("Jane.Doe+mail@Mail.Example.com").user_input("Acme");
+        let c = Context::new()
+            .account("Jane.Doe+mail@Mail.Example.com")
+            .user_input("Acme");
         let w = c.words();
-        for expected in ["jane.doe+mail@mail.example.com", "jane.doe+mail", "jane", "doe", "mail", "example", "acme"] {
-            assert!(w.contains(&expected.to_owned()), "{expected} missing from {w:?}");
+        for expected in [
+            "jane.doe+mail@mail.example.com",
+            "jane.doe+mail",
+            "jane",
+            "doe",
+            "mail",
+            "example",
+            "acme",
+        ] {
+            assert!(
+                w.contains(&expected.to_owned()),
+                "{expected} missing from {w:?}"
+            );
         }
         assert!(!w.contains(&"com".to_owned()), "the TLD is no context word");
     }

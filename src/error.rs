@@ -52,7 +52,12 @@ pub struct PolicyError {
 
 impl PolicyError {
     /// Builds an error located at byte offset `span_start` of `text`.
-    pub(crate) fn at(origin: &str, text: &str, span_start: Option<usize>, message: impl Into<String>) -> Self {
+    pub(crate) fn at(
+        origin: &str,
+        text: &str,
+        span_start: Option<usize>,
+        message: impl Into<String>,
+    ) -> Self {
         let (line, column) = match span_start {
             Some(offset) => {
                 let offset = offset.min(text.len());
@@ -63,12 +68,20 @@ impl PolicyError {
             }
             None => (None, None),
         };
-        PolicyError { origin: origin.to_owned(), line, column, message: message.into() }
+        PolicyError {
+            origin: origin.to_owned(),
+            line,
+            column,
+            message: message.into(),
+        }
     }
 
     fn render(&self) -> String {
         match (self.line, self.column) {
-            (Some(l), Some(c)) => format!("invalid policy {}, line {l}, column {c}: {}", self.origin, self.message),
+            (Some(l), Some(c)) => format!(
+                "invalid policy {}, line {l}, column {c}: {}",
+                self.origin, self.message
+            ),
             _ => format!("invalid policy {}: {}", self.origin, self.message),
         }
     }

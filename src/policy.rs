@@ -32,8 +32,13 @@ pub const MAX_PARALLELISM: u32 = 16;
 
 /// OWASP's equivalent minimum argon2id settings (memory in KiB, passes):
 /// parameters are strong enough when they reach one row in both columns.
-pub const OWASP_ARGON2ID_MINIMUMS: [(u32, u32); 5] =
-    [(47_104, 1), (19_456, 2), (12_288, 3), (9_216, 4), (7_168, 5)];
+pub const OWASP_ARGON2ID_MINIMUMS: [(u32, u32); 5] = [
+    (47_104, 1),
+    (19_456, 2),
+    (12_288, 3),
+    (9_216, 4),
+    (7_168, 5),
+];
 
 /// Name of the built-in blocklist: the most common passwords in zxcvbn's
 /// own frequency list, matched as a whole password.
@@ -86,9 +91,21 @@ impl Preset {
                 max_sequence: 0,
                 patterns: Vec::new(),
             },
-            strength: StrengthPolicy { min_score: 3, reject_context_words: true, blocklists: Vec::new() },
-            history: HistoryPolicy { remember: 5, remember_days: 0, reject_similar: true },
-            rotation: RotationPolicy { max_age_days: 90, warn_days: 14, min_age_days: 0 },
+            strength: StrengthPolicy {
+                min_score: 3,
+                reject_context_words: true,
+                blocklists: Vec::new(),
+            },
+            history: HistoryPolicy {
+                remember: 5,
+                remember_days: 0,
+                reject_similar: true,
+            },
+            rotation: RotationPolicy {
+                max_age_days: 90,
+                warn_days: 14,
+                min_age_days: 0,
+            },
             hashing: HashingPolicy {
                 memory_kib: 19_456,
                 iterations: 2,
@@ -112,16 +129,39 @@ impl Preset {
                     reject_context_words: true,
                     blocklists: vec![PathBuf::from(BUILTIN_BLOCKLIST)],
                 },
-                history: HistoryPolicy { remember: 1, remember_days: 0, reject_similar: false },
-                rotation: RotationPolicy { max_age_days: 0, warn_days: 0, min_age_days: 0 },
+                history: HistoryPolicy {
+                    remember: 1,
+                    remember_days: 0,
+                    reject_similar: false,
+                },
+                rotation: RotationPolicy {
+                    max_age_days: 0,
+                    warn_days: 0,
+                    min_age_days: 0,
+                },
                 ..seed
             },
             Preset::PciDss4 => Settings {
                 length: LengthPolicy { min: 12, max: 128 },
-                composition: CompositionPolicy { min_symbols: 0, ..seed.composition },
-                strength: StrengthPolicy { min_score: 0, reject_context_words: true, blocklists: Vec::new() },
-                history: HistoryPolicy { remember: 4, remember_days: 0, reject_similar: true },
-                rotation: RotationPolicy { max_age_days: 90, warn_days: 14, min_age_days: 0 },
+                composition: CompositionPolicy {
+                    min_symbols: 0,
+                    ..seed.composition
+                },
+                strength: StrengthPolicy {
+                    min_score: 0,
+                    reject_context_words: true,
+                    blocklists: Vec::new(),
+                },
+                history: HistoryPolicy {
+                    remember: 4,
+                    remember_days: 0,
+                    reject_similar: true,
+                },
+                rotation: RotationPolicy {
+                    max_age_days: 90,
+                    warn_days: 14,
+                    min_age_days: 0,
+                },
                 ..seed
             },
         }
@@ -222,8 +262,15 @@ pub struct HashingPolicy {
     pub allow_weak_parameters: bool,
 }
 
-fn serialize_optional_path<S: serde::Serializer>(p: &Option<PathBuf>, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(&p.as_deref().map(|p| p.display().to_string()).unwrap_or_default())
+fn serialize_optional_path<S: serde::Serializer>(
+    p: &Option<PathBuf>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(
+        &p.as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    )
 }
 
 /// The plain values of a policy, as `policy show` prints them.
@@ -300,12 +347,29 @@ impl Policy {
         let path = path.as_ref();
         let origin = path.display().to_string();
         if path.is_dir() {
-            return Err(PolicyError::at(&origin, "", None, "is a directory, not a policy file").into());
+            return Err(
+                PolicyError::at(&origin, "", None, "is a directory, not a policy file").into(),
+            );
         }
-        let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
-        let text = String::from_utf8(bytes)
-            .map_err(|e| PolicyError::at(&origin, "", None, format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())))?;
-        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            PolicyError::at(
+                &origin,
+                "",
+                None,
+                format!(
+                    "not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
+            )
+        })?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         Policy::parse(&text, &origin, base)
     }
 
@@ -325,7 +389,13 @@ impl Policy {
     /// [`Error::Policy`] naming the line and column if the text is invalid.
     pub fn parse(text: &str, origin: &str, base_dir: &Path) -> Result<Policy> {
         if text.contains('\0') {
-            return Err(PolicyError::at(origin, text, text.find('\0'), "contains a NUL byte: not a TOML text file").into());
+            return Err(PolicyError::at(
+                origin,
+                text,
+                text.find('\0'),
+                "contains a NUL byte: not a TOML text file",
+            )
+            .into());
         }
         let raw: RawPolicy = toml::from_str(text).map_err(|e| {
             let msg = e.message().trim_end().to_owned();
@@ -336,40 +406,107 @@ impl Policy {
     }
 
     fn from_settings(s: Settings, origin: &str, text: &str, spans: &Spans) -> Result<Policy> {
-        let err = |span: Option<usize>, msg: String| -> Error { PolicyError::at(origin, text, span, msg).into() };
+        let err = |span: Option<usize>, msg: String| -> Error {
+            PolicyError::at(origin, text, span, msg).into()
+        };
         let (len, comp, hist_rot, hash) = (&s.length, &s.composition, &s.rotation, &s.hashing);
         if len.max == 0 || len.max > HARD_MAX_LENGTH {
-            return Err(err(spans.max_len, format!("length.max must be between 1 and {HARD_MAX_LENGTH}, not {}", len.max)));
+            return Err(err(
+                spans.max_len,
+                format!(
+                    "length.max must be between 1 and {HARD_MAX_LENGTH}, not {}",
+                    len.max
+                ),
+            ));
         }
         if len.min > len.max {
-            return Err(err(spans.min_len.or(spans.max_len), format!("length.min ({}) is greater than length.max ({})", len.min, len.max)));
+            return Err(err(
+                spans.min_len.or(spans.max_len),
+                format!(
+                    "length.min ({}) is greater than length.max ({})",
+                    len.min, len.max
+                ),
+            ));
         }
         if comp.min_classes > 4 {
-            return Err(err(spans.min_classes, format!("composition.min_classes must be 0..=4, not {}", comp.min_classes)));
+            return Err(err(
+                spans.min_classes,
+                format!(
+                    "composition.min_classes must be 0..=4, not {}",
+                    comp.min_classes
+                ),
+            ));
         }
-        let letters = comp.min_letters.max(comp.min_lowercase.saturating_add(comp.min_uppercase));
-        let needed = letters.saturating_add(comp.min_digits).saturating_add(comp.min_symbols);
+        let letters = comp
+            .min_letters
+            .max(comp.min_lowercase.saturating_add(comp.min_uppercase));
+        let needed = letters
+            .saturating_add(comp.min_digits)
+            .saturating_add(comp.min_symbols);
         if needed > len.max {
-            return Err(err(spans.max_len, format!("the composition rules need at least {needed} characters but length.max is {}", len.max)));
+            return Err(err(
+                spans.max_len,
+                format!(
+                    "the composition rules need at least {needed} characters but length.max is {}",
+                    len.max
+                ),
+            ));
         }
         if comp.max_repeat == 1 || comp.max_sequence == 1 {
-            let span = if comp.max_repeat == 1 { spans.max_repeat } else { spans.max_sequence };
-            return Err(err(span, "max_repeat and max_sequence must be 0 (off) or at least 2".into()));
+            let span = if comp.max_repeat == 1 {
+                spans.max_repeat
+            } else {
+                spans.max_sequence
+            };
+            return Err(err(
+                span,
+                "max_repeat and max_sequence must be 0 (off) or at least 2".into(),
+            ));
         }
         if s.strength.min_score > 4 {
-            return Err(err(spans.min_score, format!("strength.min_score must be 0..=4, not {}", s.strength.min_score)));
+            return Err(err(
+                spans.min_score,
+                format!(
+                    "strength.min_score must be 0..=4, not {}",
+                    s.strength.min_score
+                ),
+            ));
         }
         if hist_rot.max_age_days > 0 && hist_rot.warn_days >= hist_rot.max_age_days {
-            return Err(err(spans.warn_days, format!("rotation.warn_days ({}) must be less than rotation.max_age_days ({})", hist_rot.warn_days, hist_rot.max_age_days)));
+            return Err(err(
+                spans.warn_days,
+                format!(
+                    "rotation.warn_days ({}) must be less than rotation.max_age_days ({})",
+                    hist_rot.warn_days, hist_rot.max_age_days
+                ),
+            ));
         }
         if hist_rot.max_age_days > 0 && hist_rot.min_age_days >= hist_rot.max_age_days {
-            return Err(err(spans.min_age, format!("rotation.min_age_days ({}) must be less than rotation.max_age_days ({})", hist_rot.min_age_days, hist_rot.max_age_days)));
+            return Err(err(
+                spans.min_age,
+                format!(
+                    "rotation.min_age_days ({}) must be less than rotation.max_age_days ({})",
+                    hist_rot.min_age_days, hist_rot.max_age_days
+                ),
+            ));
         }
-        if hist_rot.max_age_days > 36_500 || hist_rot.min_age_days > 36_500 || s.history.remember_days > 36_500 {
-            return Err(err(spans.max_age, "day counts must be at most 36500 (100 years)".into()));
+        if hist_rot.max_age_days > 36_500
+            || hist_rot.min_age_days > 36_500
+            || s.history.remember_days > 36_500
+        {
+            return Err(err(
+                spans.max_age,
+                "day counts must be at most 36500 (100 years)".into(),
+            ));
         }
         if s.history.remember > 1000 {
-            return Err(err(spans.remember, format!("history.remember must be at most 1000, not {}", s.history.remember)));
+            return Err(err(
+                spans.remember,
+                format!(
+                    "history.remember must be at most 1000, not {}",
+                    s.history.remember
+                ),
+            ));
         }
         validate_hashing(hash).map_err(|m| err(spans.hashing, m))?;
 
@@ -378,7 +515,15 @@ impl Policy {
             let re = regex::RegexBuilder::new(&format!("^(?:{source})$"))
                 .size_limit(1 << 20)
                 .build()
-                .map_err(|e| err(spans.patterns.get(i).copied().flatten(), format!("invalid regular expression in composition.patterns: {}", first_line(&e.to_string()))))?;
+                .map_err(|e| {
+                    err(
+                        spans.patterns.get(i).copied().flatten(),
+                        format!(
+                            "invalid regular expression in composition.patterns: {}",
+                            first_line(&e.to_string())
+                        ),
+                    )
+                })?;
             patterns.push(re);
         }
         let mut blocklist = Blocklist::default();
@@ -394,9 +539,16 @@ impl Policy {
         }
         let pepper = match &hash.pepper_file {
             None => None,
-            Some(path) => Some(Arc::new(read_pepper(path).map_err(|m| err(spans.pepper, format!("pepper_file {}: {m}", path.display())))?)),
+            Some(path) => Some(Arc::new(read_pepper(path).map_err(|m| {
+                err(spans.pepper, format!("pepper_file {}: {m}", path.display()))
+            })?)),
         };
-        Ok(Policy { settings: s, patterns, blocklist: Arc::new(blocklist), pepper })
+        Ok(Policy {
+            settings: s,
+            patterns,
+            blocklist: Arc::new(blocklist),
+            pepper,
+        })
     }
 
     /// The preset this policy starts from.
@@ -456,16 +608,26 @@ fn unreachable_preset(preset: Preset) -> Policy {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(s).trim().to_owned()
+    s.lines()
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or(s)
+        .trim()
+        .to_owned()
 }
 
 /// Checks argon2 parameters against hard limits and OWASP's minimum.
 pub(crate) fn validate_hashing(h: &HashingPolicy) -> std::result::Result<(), String> {
     if h.parallelism == 0 || h.parallelism > MAX_PARALLELISM {
-        return Err(format!("hashing.parallelism must be 1..={MAX_PARALLELISM}, not {}", h.parallelism));
+        return Err(format!(
+            "hashing.parallelism must be 1..={MAX_PARALLELISM}, not {}",
+            h.parallelism
+        ));
     }
     if h.iterations == 0 || h.iterations > MAX_ITERATIONS {
-        return Err(format!("hashing.iterations must be 1..={MAX_ITERATIONS}, not {}", h.iterations));
+        return Err(format!(
+            "hashing.iterations must be 1..={MAX_ITERATIONS}, not {}",
+            h.iterations
+        ));
     }
     if h.memory_kib < 8 * h.parallelism || h.memory_kib > MAX_MEMORY_KIB {
         return Err(format!(
@@ -485,7 +647,9 @@ pub(crate) fn validate_hashing(h: &HashingPolicy) -> std::result::Result<(), Str
 
 /// `true` when (memory, passes) reach one of [`OWASP_ARGON2ID_MINIMUMS`].
 pub fn meets_owasp_minimum(memory_kib: u32, iterations: u32) -> bool {
-    OWASP_ARGON2ID_MINIMUMS.iter().any(|&(m, t)| memory_kib >= m && iterations >= t)
+    OWASP_ARGON2ID_MINIMUMS
+        .iter()
+        .any(|&(m, t)| memory_kib >= m && iterations >= t)
 }
 
 fn read_pepper(path: &Path) -> std::result::Result<Zeroizing<Vec<u8>>, String> {
@@ -494,7 +658,10 @@ fn read_pepper(path: &Path) -> std::result::Result<Zeroizing<Vec<u8>>, String> {
         bytes.pop();
     }
     if bytes.len() < 16 {
-        return Err(format!("a pepper must be at least 16 bytes, this one has {}", bytes.len()));
+        return Err(format!(
+            "a pepper must be at least 16 bytes, this one has {}",
+            bytes.len()
+        ));
     }
     Ok(bytes)
 }
@@ -614,7 +781,10 @@ impl RawPolicy {
                     origin,
                     text,
                     Some(name.span().start),
-                    format!("unknown preset `{}`, expected one of `seed`, `nist-800-63b`, `pci-dss-4`", name.get_ref().escape_debug()),
+                    format!(
+                        "unknown preset `{}`, expected one of `seed`, `nist-800-63b`, `pci-dss-4`",
+                        name.get_ref().escape_debug()
+                    ),
                 )
             })?,
         };
@@ -639,7 +809,10 @@ impl RawPolicy {
         }
         let st = self.strength.unwrap_or_default();
         sp.min_score = set(&mut s.strength.min_score, st.min_score);
-        set(&mut s.strength.reject_context_words, st.reject_context_words);
+        set(
+            &mut s.strength.reject_context_words,
+            st.reject_context_words,
+        );
         if let Some(list) = st.blocklists {
             sp.blocklists = list.iter().map(|p| Some(p.span().start)).collect();
             s.strength.blocklists = list.iter().map(|p| resolve(base, p.get_ref())).collect();
@@ -657,7 +830,10 @@ impl RawPolicy {
             set(&mut s.hashing.memory_kib, hs.memory_kib),
             set(&mut s.hashing.iterations, hs.iterations),
             set(&mut s.hashing.parallelism, hs.parallelism),
-            set(&mut s.hashing.allow_weak_parameters, hs.allow_weak_parameters),
+            set(
+                &mut s.hashing.allow_weak_parameters,
+                hs.allow_weak_parameters,
+            ),
         ];
         sp.hashing = spans.into_iter().flatten().next();
         if let Some(p) = hs.pepper_file {

@@ -49,15 +49,24 @@ impl Counts {
     /// Of lowercase, uppercase, digit, symbol: how many are present.
     /// Caseless letters count as lowercase.
     pub(crate) fn classes(&self) -> u32 {
-        [self.lowercase + self.caseless, self.uppercase, self.digits, self.symbols]
-            .iter()
-            .filter(|n| **n > 0)
-            .count() as u32
+        [
+            self.lowercase + self.caseless,
+            self.uppercase,
+            self.digits,
+            self.symbols,
+        ]
+        .iter()
+        .filter(|n| **n > 0)
+        .count() as u32
     }
 }
 
 fn plural(n: u32, one: &str, many: &str) -> String {
-    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 /// The length rules. `chars` is the NFC code point count.
@@ -66,12 +75,19 @@ pub(crate) fn length(chars: u32, policy: &LengthPolicy) -> Option<Violation> {
         let missing = policy.min - chars;
         Some(Violation::new(
             Rule::MinLength,
-            format!("must be at least {} long ({} more)", plural(policy.min, "character", "characters"), missing),
+            format!(
+                "must be at least {} long ({} more)",
+                plural(policy.min, "character", "characters"),
+                missing
+            ),
         ))
     } else if chars > policy.max {
         Some(Violation::new(
             Rule::MaxLength,
-            format!("must be at most {} long", plural(policy.max, "character", "characters")),
+            format!(
+                "must be at most {} long",
+                plural(policy.max, "character", "characters")
+            ),
         ))
     } else {
         None
@@ -79,7 +95,12 @@ pub(crate) fn length(chars: u32, policy: &LengthPolicy) -> Option<Violation> {
 }
 
 /// Character-class, repeat, sequence and pattern rules.
-pub(crate) fn composition(s: &str, counts: &Counts, policy: &CompositionPolicy, patterns: &[regex::Regex]) -> Vec<Violation> {
+pub(crate) fn composition(
+    s: &str,
+    counts: &Counts,
+    policy: &CompositionPolicy,
+    patterns: &[regex::Regex],
+) -> Vec<Violation> {
     let mut out = Vec::new();
     if counts.controls > 0 {
         out.push(Violation::new(
@@ -89,14 +110,52 @@ pub(crate) fn composition(s: &str, counts: &Counts, policy: &CompositionPolicy, 
     }
     let mut need = |have: u32, min: u32, rule: Rule, one: &str, many: &str, hint: &str| {
         if have < min {
-            out.push(Violation::new(rule, format!("needs at least {}{hint}", plural(min, one, many))));
+            out.push(Violation::new(
+                rule,
+                format!("needs at least {}{hint}", plural(min, one, many)),
+            ));
         }
     };
-    need(counts.letters, policy.min_letters, Rule::Letters, "letter", "letters", "");
-    need(counts.lowercase, policy.min_lowercase, Rule::Lowercase, "lowercase letter", "lowercase letters", "");
-    need(counts.uppercase, policy.min_uppercase, Rule::Uppercase, "uppercase letter", "uppercase letters", "");
-    need(counts.digits, policy.min_digits, Rule::Digits, "digit", "digits", "");
-    need(counts.symbols, policy.min_symbols, Rule::Symbols, "symbol", "symbols", ", such as @ or #");
+    need(
+        counts.letters,
+        policy.min_letters,
+        Rule::Letters,
+        "letter",
+        "letters",
+        "",
+    );
+    need(
+        counts.lowercase,
+        policy.min_lowercase,
+        Rule::Lowercase,
+        "lowercase letter",
+        "lowercase letters",
+        "",
+    );
+    need(
+        counts.uppercase,
+        policy.min_uppercase,
+        Rule::Uppercase,
+        "uppercase letter",
+        "uppercase letters",
+        "",
+    );
+    need(
+        counts.digits,
+        policy.min_digits,
+        Rule::Digits,
+        "digit",
+        "digits",
+        "",
+    );
+    need(
+        counts.symbols,
+        policy.min_symbols,
+        Rule::Symbols,
+        "symbol",
+        "symbols",
+        ", such as @ or #",
+    );
     if counts.classes() < policy.min_classes {
         out.push(Violation::new(
             Rule::MinClasses,
@@ -110,7 +169,10 @@ pub(crate) fn composition(s: &str, counts: &Counts, policy: &CompositionPolicy, 
     if policy.max_repeat > 0 && longest_repeat(s) > policy.max_repeat {
         out.push(Violation::new(
             Rule::MaxRepeat,
-            format!("must not repeat a character more than {} times in a row", policy.max_repeat),
+            format!(
+                "must not repeat a character more than {} times in a row",
+                policy.max_repeat
+            ),
         ));
     }
     if policy.max_sequence > 0 && longest_sequence(s) > policy.max_sequence {
@@ -124,7 +186,10 @@ pub(crate) fn composition(s: &str, counts: &Counts, policy: &CompositionPolicy, 
     }
     for (re, source) in patterns.iter().zip(&policy.patterns) {
         if !re.is_match(s) {
-            out.push(Violation::new(Rule::Pattern, format!("must match the policy pattern `{source}`")));
+            out.push(Violation::new(
+                Rule::Pattern,
+                format!("must match the policy pattern `{source}`"),
+            ));
         }
     }
     out
@@ -182,7 +247,9 @@ pub(crate) fn longest_sequence(s: &str) -> u32 {
 
 /// The context words the candidate contains, compared in lowercase.
 pub(crate) fn contains_context_word(lower: &str, words: &[String]) -> bool {
-    words.iter().any(|w| w.chars().count() >= 3 && lower.contains(w.as_str()))
+    words
+        .iter()
+        .any(|w| w.chars().count() >= 3 && lower.contains(w.as_str()))
 }
 
 #[cfg(test)]
@@ -210,7 +277,11 @@ mod tests {
         assert_eq!(longest_sequence("AbC"), 3);
         assert_eq!(longest_sequence("abcba"), 3);
         assert_eq!(longest_sequence("a9b"), 1);
-        assert_eq!(longest_sequence("9a"), 1, "digit then letter is no sequence");
+        assert_eq!(
+            longest_sequence("9a"),
+            1,
+            "digit then letter is no sequence"
+        );
         assert_eq!(longest_sequence("acegi"), 1);
     }
 }

@@ -53,7 +53,15 @@ const L33T_TABLE: [(char, &[char]); 12] = [
 pub fn l33t_table_count(chars: &[char]) -> u64 {
     let relevant: Vec<(char, Vec<char>)> = L33T_TABLE
         .iter()
-        .map(|(letter, subs)| (*letter, subs.iter().copied().filter(|c| chars.contains(c)).collect::<Vec<_>>()))
+        .map(|(letter, subs)| {
+            (
+                *letter,
+                subs.iter()
+                    .copied()
+                    .filter(|c| chars.contains(c))
+                    .collect::<Vec<_>>(),
+            )
+        })
         .filter(|(_, subs)| !subs.is_empty())
         .collect();
     if relevant.is_empty() {
@@ -95,7 +103,8 @@ pub fn l33t_table_count(chars: &[char]) -> u64 {
 /// table), so n² × (passes).
 pub fn predicted_cost(chars: &[char]) -> u64 {
     let n = chars.len() as u64;
-    n.saturating_mul(n).saturating_mul(3u64.saturating_add(l33t_table_count(chars)))
+    n.saturating_mul(n)
+        .saturating_mul(3u64.saturating_add(l33t_table_count(chars)))
 }
 
 /// The result of [`estimate`]: the public [`Strength`] plus what the
@@ -125,13 +134,26 @@ pub fn estimate(password: &str, user_inputs: &[&str]) -> Estimate {
     if predicted_cost(&chars) <= COST_BUDGET {
         let entropy = zxcvbn::zxcvbn(password, user_inputs);
         let is_common_password = whole_common_password(&entropy, chars.len());
-        return Estimate { strength: from_entropy(&entropy, false), is_common_password };
+        return Estimate {
+            strength: from_entropy(&entropy, false),
+            is_common_password,
+        };
     }
     let (log10, weakest) = bounded_log10(&chars, user_inputs, COST_BUDGET);
     let score = score_for_log10(log10);
-    let (warning, suggestions) = if score <= 2 { feedback_parts(weakest.feedback()) } else { (None, Vec::new()) };
+    let (warning, suggestions) = if score <= 2 {
+        feedback_parts(weakest.feedback())
+    } else {
+        (None, Vec::new())
+    };
     Estimate {
-        strength: Strength { score, guesses_log10: log10, warning, suggestions, bounded: true },
+        strength: Strength {
+            score,
+            guesses_log10: log10,
+            warning,
+            suggestions,
+            bounded: true,
+        },
         is_common_password: false,
     }
 }
@@ -163,7 +185,10 @@ fn bounded_log10(chars: &[char], user_inputs: &[&str], budget: u64) -> (f64, Ent
         let segment: String = chars[start..end].iter().collect();
         let entropy = zxcvbn::zxcvbn(&segment, user_inputs);
         total += entropy.guesses_log10().max(0.0);
-        if weakest.as_ref().is_none_or(|w| entropy.guesses_log10() < w.guesses_log10()) {
+        if weakest
+            .as_ref()
+            .is_none_or(|w| entropy.guesses_log10() < w.guesses_log10())
+        {
             weakest = Some(entropy);
         }
         start = end;
@@ -208,7 +233,10 @@ fn score_for_log10(log10: f64) -> u8 {
 fn feedback_parts(feedback: Option<&Feedback>) -> (Option<String>, Vec<String>) {
     match feedback {
         None => (None, Vec::new()),
-        Some(f) => (f.warning().map(|w| w.to_string()), f.suggestions().iter().map(|s| s.to_string()).collect()),
+        Some(f) => (
+            f.warning().map(|w| w.to_string()),
+            f.suggestions().iter().map(|s| s.to_string()).collect(),
+        ),
     }
 }
 
@@ -262,7 +290,13 @@ mod tests {
 
     #[test]
     fn ordinary_passwords_are_plain_zxcvbn() {
-        for p in ["password", "Tr0ub4dor&3", "correct horse battery staple", "P@ssw0rd!2024", "qwertyuiop"] {
+        for p in [
+            "password",
+            "Tr0ub4dor&3",
+            "correct horse battery staple",
+            "P@ssw0rd!2024",
+            "qwertyuiop",
+        ] {
             let plain = zxcvbn::zxcvbn(p, &[]);
             let e = estimate(p, &[]);
             assert!(!e.strength.bounded, "{p}");

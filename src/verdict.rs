@@ -120,7 +120,10 @@ pub struct Violation {
 impl Violation {
     /// A violation of `rule` explained by `message`.
     pub fn new(rule: Rule, message: impl Into<String>) -> Self {
-        Violation { rule, message: message.into() }
+        Violation {
+            rule,
+            message: message.into(),
+        }
     }
 }
 
@@ -154,7 +157,10 @@ impl Verdict {
     /// Builds a verdict; violations are sorted into [`Rule::ALL`] order.
     pub fn new(mut violations: Vec<Violation>, strength: Option<Strength>) -> Self {
         violations.sort_by_key(|v| Rule::ALL.iter().position(|r| *r == v.rule));
-        Verdict { violations, strength }
+        Verdict {
+            violations,
+            strength,
+        }
     }
 
     /// `true` when no rule is broken.

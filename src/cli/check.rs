@@ -43,7 +43,11 @@ pub fn run(g: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<u8> {
     let judge = |p: &Password| -> anyhow::Result<Verdict> {
         let mut verdict = checker.evaluate(p.expose(), &context);
         if let Some(h) = &history {
-            if verdict.violations().iter().all(|v| v.rule != pwsentry::Rule::MaxLength) {
+            if verdict
+                .violations()
+                .iter()
+                .all(|v| v.rule != pwsentry::Rule::MaxLength)
+            {
                 verdict.extend(h.violations(p)?);
             }
         }
@@ -62,7 +66,11 @@ pub fn run(g: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<u8> {
     } else {
         write!(out, "{}", render::verdict_text(&verdict))?;
     }
-    Ok(if verdict.accepted() { EXIT_OK } else { EXIT_REJECTED })
+    Ok(if verdict.accepted() {
+        EXIT_OK
+    } else {
+        EXIT_REJECTED
+    })
 }
 
 /// A stand-in for a line too long to keep: any string over the maximum gets
@@ -76,7 +84,11 @@ enum Outcome {
     Error(String),
 }
 
-fn batch(g: &GlobalArgs, checker: &Checker, judge: &(dyn Fn(&Password) -> anyhow::Result<Verdict> + Sync)) -> anyhow::Result<u8> {
+fn batch(
+    g: &GlobalArgs,
+    checker: &Checker,
+    judge: &(dyn Fn(&Password) -> anyhow::Result<Verdict> + Sync),
+) -> anyhow::Result<u8> {
     let stdin = std::io::stdin();
     let mut reader = stdin.lock();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -94,11 +106,18 @@ fn batch(g: &GlobalArgs, checker: &Checker, judge: &(dyn Fn(&Password) -> anyhow
             .par_iter()
             .enumerate()
             .map(|(i, line)| match line {
-                Line::Text(p) => judge(p).map_or_else(|e| Outcome::Error(format!("line {}: {e:#}", first + i + 1)), Outcome::Verdict),
-                Line::TooLong => judge(&too_long).map_or_else(|e| Outcome::Error(format!("line {}: {e:#}", first + i + 1)), Outcome::Verdict),
-                Line::InvalidUtf8 { offset } => {
-                    Outcome::Error(format!("line {} is not valid UTF-8 (first invalid byte at offset {offset})", first + i + 1))
-                }
+                Line::Text(p) => judge(p).map_or_else(
+                    |e| Outcome::Error(format!("line {}: {e:#}", first + i + 1)),
+                    Outcome::Verdict,
+                ),
+                Line::TooLong => judge(&too_long).map_or_else(
+                    |e| Outcome::Error(format!("line {}: {e:#}", first + i + 1)),
+                    Outcome::Verdict,
+                ),
+                Line::InvalidUtf8 { offset } => Outcome::Error(format!(
+                    "line {} is not valid UTF-8 (first invalid byte at offset {offset})",
+                    first + i + 1
+                )),
             })
             .collect();
         for r in results {
@@ -114,7 +133,11 @@ fn batch(g: &GlobalArgs, checker: &Checker, judge: &(dyn Fn(&Password) -> anyhow
                 Outcome::Error(msg) => {
                     any_error = true;
                     if g.json {
-                        writeln!(out, "{}", serde_json::json!({"accepted": false, "error": msg}))?;
+                        writeln!(
+                            out,
+                            "{}",
+                            serde_json::json!({"accepted": false, "error": msg})
+                        )?;
                     } else {
                         writeln!(out, "error\t{msg}")?;
                     }

@@ -66,7 +66,9 @@ pub fn read_line(reader: &mut impl BufRead) -> std::io::Result<Option<Line>> {
     }
     match std::str::from_utf8(&buf) {
         Ok(s) => Ok(Some(Line::Text(Password::new(s.to_owned())))),
-        Err(e) => Ok(Some(Line::InvalidUtf8 { offset: e.valid_up_to() })),
+        Err(e) => Ok(Some(Line::InvalidUtf8 {
+            offset: e.valid_up_to(),
+        })),
     }
 }
 
@@ -89,7 +91,10 @@ pub fn read_single(prompt: &str) -> anyhow::Result<Single> {
     if stdin.is_terminal() {
         let term = console::Term::stderr();
         term.write_str(prompt).context("cannot write the prompt")?;
-        let line = Zeroizing::new(term.read_secure_line().context("cannot read the password from the terminal")?);
+        let line = Zeroizing::new(
+            term.read_secure_line()
+                .context("cannot read the password from the terminal")?,
+        );
         return Ok(Single::Password(Password::new(line.to_string())));
     }
     match read_line(&mut stdin.lock()).context("cannot read stdin")? {
@@ -97,7 +102,9 @@ pub fn read_single(prompt: &str) -> anyhow::Result<Single> {
         Some(Line::Text(p)) => Ok(Single::Password(p)),
         Some(Line::TooLong) => Ok(Single::TooLong),
         Some(Line::InvalidUtf8 { offset }) => {
-            bail!("stdin is not valid UTF-8 (first invalid byte at offset {offset}); passwords must be UTF-8 text")
+            bail!(
+                "stdin is not valid UTF-8 (first invalid byte at offset {offset}); passwords must be UTF-8 text"
+            )
         }
     }
 }
@@ -121,7 +128,10 @@ mod tests {
 
     #[test]
     fn splits_lines_and_strips_crlf() {
-        assert_eq!(lines(b"a\r\nbc\n\nlast"), ["text:a", "text:bc", "text:", "text:last"]);
+        assert_eq!(
+            lines(b"a\r\nbc\n\nlast"),
+            ["text:a", "text:bc", "text:", "text:last"]
+        );
         assert!(lines(b"").is_empty());
     }
 

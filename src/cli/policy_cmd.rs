@@ -28,7 +28,9 @@ pub fn run(g: &GlobalArgs, args: &PolicyArgs) -> anyhow::Result<u8> {
     match &args.action {
         PolicyAction::Show => {
             let policy = g.load_policy()?;
-            let origin = g.policy_path().map_or("built-in default".to_owned(), |p| p.display().to_string());
+            let origin = g
+                .policy_path()
+                .map_or("built-in default".to_owned(), |p| p.display().to_string());
             print!("# effective policy (from {origin})\n{}", policy.to_toml());
         }
         PolicyAction::Check { file } => {
@@ -37,7 +39,10 @@ pub fn run(g: &GlobalArgs, args: &PolicyArgs) -> anyhow::Result<u8> {
                 None => (Policy::default(), "built-in default".to_owned()),
             };
             if g.json {
-                println!("{}", serde_json::json!({"valid": true, "file": origin, "preset": policy.preset().name()}));
+                println!(
+                    "{}",
+                    serde_json::json!({"valid": true, "file": origin, "preset": policy.preset().name()})
+                );
             } else {
                 println!("{origin}: valid (preset {})", policy.preset());
             }

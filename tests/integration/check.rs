@@ -26,7 +26,8 @@ struct Case {
 
 #[test]
 fn rule_table() {
-    let text = std::fs::read_to_string(crate::util::root().join("tests/data/rule_cases.toml")).unwrap();
+    let text =
+        std::fs::read_to_string(crate::util::root().join("tests/data/rule_cases.toml")).unwrap();
     let cases: Cases = toml::from_str(&text).unwrap();
     assert!(cases.case.len() > 30);
     let mut failures = Vec::new();
@@ -49,7 +50,11 @@ fn rule_table() {
         }
         assert_eq!(verdict.accepted(), want.is_empty(), "{}", case.name);
     }
-    assert!(failures.is_empty(), "rule cases failed:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "rule cases failed:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -83,9 +88,22 @@ fn blocklist_files_match_whole_password_ignoring_case() {
     );
     let checker = Checker::new(Policy::from_file(&policy_path).unwrap());
     let ctx = Context::new();
-    assert!(checker.evaluate("SUMMER#2024", &ctx).violates(Rule::Blocklist));
-    assert!(checker.evaluate("letmein!9", &ctx).violates(Rule::Blocklist));
-    assert!(!checker.evaluate("Summer#2024x", &ctx).violates(Rule::Blocklist), "whole-password match only");
+    assert!(
+        checker
+            .evaluate("SUMMER#2024", &ctx)
+            .violates(Rule::Blocklist)
+    );
+    assert!(
+        checker
+            .evaluate("letmein!9", &ctx)
+            .violates(Rule::Blocklist)
+    );
+    assert!(
+        !checker
+            .evaluate("Summer#2024x", &ctx)
+            .violates(Rule::Blocklist),
+        "whole-password match only"
+    );
 }
 
 #[test]
@@ -93,9 +111,17 @@ fn messages_are_plain_and_never_quote_the_password() {
     let checker = Checker::new(Policy::default());
     let secret = "alice";
     let v = checker.evaluate(secret, &Context::new().account("alice@example.com"));
-    let symbols = v.violations().iter().find(|x| x.rule == Rule::Symbols).unwrap();
+    let symbols = v
+        .violations()
+        .iter()
+        .find(|x| x.rule == Rule::Symbols)
+        .unwrap();
     assert_eq!(symbols.message, "needs at least 1 symbol, such as @ or #");
-    let len = v.violations().iter().find(|x| x.rule == Rule::MinLength).unwrap();
+    let len = v
+        .violations()
+        .iter()
+        .find(|x| x.rule == Rule::MinLength)
+        .unwrap();
     assert_eq!(len.message, "must be at least 8 characters long (3 more)");
     for x in v.violations() {
         assert!(!x.message.contains(secret), "{}", x.message);
@@ -107,33 +133,82 @@ fn presets_are_complete_and_distinct() {
     let seed = Policy::from_preset(Preset::Seed);
     let nist = Policy::from_preset(Preset::Nist80063b);
     let pci = Policy::from_preset(Preset::PciDss4);
-    assert_eq!(seed, Policy::default(), "the shipped policy.toml is the seed preset");
-    assert_eq!((seed.length().min, seed.composition().min_symbols, seed.strength().min_score), (8, 1, 3));
-    assert_eq!((seed.rotation().max_age_days, seed.rotation().warn_days, seed.history().remember), (90, 14, 5));
+    assert_eq!(
+        seed,
+        Policy::default(),
+        "the shipped policy.toml is the seed preset"
+    );
+    assert_eq!(
+        (
+            seed.length().min,
+            seed.composition().min_symbols,
+            seed.strength().min_score
+        ),
+        (8, 1, 3)
+    );
+    assert_eq!(
+        (
+            seed.rotation().max_age_days,
+            seed.rotation().warn_days,
+            seed.history().remember
+        ),
+        (90, 14, 5)
+    );
     assert_eq!(nist.length().min, 15);
     assert!(nist.length().max >= 64);
-    assert_eq!(nist.composition().min_symbols + nist.composition().min_digits + nist.composition().min_letters, 0);
+    assert_eq!(
+        nist.composition().min_symbols
+            + nist.composition().min_digits
+            + nist.composition().min_letters,
+        0
+    );
     assert_eq!(nist.rotation().max_age_days, 0);
     assert!(!nist.strength().blocklists.is_empty() && nist.strength().reject_context_words);
-    assert_eq!((pci.length().min, pci.rotation().max_age_days, pci.history().remember), (12, 90, 4));
-    assert_eq!((pci.composition().min_letters, pci.composition().min_digits), (1, 1));
+    assert_eq!(
+        (
+            pci.length().min,
+            pci.rotation().max_age_days,
+            pci.history().remember
+        ),
+        (12, 90, 4)
+    );
+    assert_eq!(
+        (pci.composition().min_letters, pci.composition().min_digits),
+        (1, 1)
+    );
 }
 
 #[test]
 fn cli_text_output_and_exit_codes() {
     let out = pwsentry(["check"]).stdin("hello\n").run();
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stdout.starts_with("rejected: strength 0/4"), "{}", out.stdout);
-    assert!(out.stdout.contains("symbols: needs at least 1 symbol, such as @ or #"));
-    assert!(!out.stdout.contains("hello"), "the password is never printed");
+    assert!(
+        out.stdout.starts_with("rejected: strength 0/4"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("symbols: needs at least 1 symbol, such as @ or #")
+    );
+    assert!(
+        !out.stdout.contains("hello"),
+        "the password is never printed"
+    );
     let out = pwsentry(["check"]).stdin("Velvet#Orbit#Canyon42\n").run();
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.starts_with("accepted: strength 4/4"), "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with("accepted: strength 4/4"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
 fn cli_json_output() {
-    let out = pwsentry(["--json", "check", "--account", "alice@example.com"]).stdin("alice2024\n").run();
+    let out = pwsentry(["--json", "check", "--account", "alice@example.com"])
+        .stdin("alice2024\n")
+        .run();
     assert_eq!(out.code, 1);
     let v = out.json();
     assert_eq!(v["accepted"], false);
@@ -142,13 +217,29 @@ fn cli_json_output() {
     assert_eq!(rules_of(&v), ["symbols", "context_word", "min_score"]);
     assert!(v["suggestions"].is_array());
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(&keys[..6], ["accepted", "score", "guesses_log10", "violations", "warning", "suggestions"]);
+    assert_eq!(
+        &keys[..6],
+        [
+            "accepted",
+            "score",
+            "guesses_log10",
+            "violations",
+            "warning",
+            "suggestions"
+        ]
+    );
 }
 
 #[test]
 fn cli_batch_keeps_input_order_and_reports_bad_lines() {
     let mut input = String::new();
-    let pws = ["short", "Velvet#Orbit#Canyon42", "", "bluehorse7", "Tr0ub4dor&3-Qx!"];
+    let pws = [
+        "short",
+        "Velvet#Orbit#Canyon42",
+        "",
+        "bluehorse7",
+        "Tr0ub4dor&3-Qx!",
+    ];
     for _ in 0..300 {
         for p in pws {
             input.push_str(p);
@@ -164,18 +255,35 @@ fn cli_batch_keeps_input_order_and_reports_bad_lines() {
         assert_eq!(v["accepted"], expect_ok, "line {}", i + 1);
     }
     // Text batch: one line per result.
-    let out = pwsentry(["check", "--batch"]).stdin("Velvet#Orbit#Canyon42\nabc\n").run();
+    let out = pwsentry(["check", "--batch"])
+        .stdin("Velvet#Orbit#Canyon42\nabc\n")
+        .run();
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(lines, ["accepted\tscore=4", "rejected\tscore=0\tmin_length,digits,symbols,min_score"]);
+    assert_eq!(
+        lines,
+        [
+            "accepted\tscore=4",
+            "rejected\tscore=0\tmin_length,digits,symbols,min_score"
+        ]
+    );
     // An invalid line is an error result in place; the run exits 2.
-    let out = pwsentry(["--json", "check", "--batch"]).stdin(b"Velvet#Orbit#Canyon42\n\xff\xfe\nabc\n".as_slice()).run();
+    let out = pwsentry(["--json", "check", "--batch"])
+        .stdin(b"Velvet#Orbit#Canyon42\n\xff\xfe\nabc\n".as_slice())
+        .run();
     assert_eq!(out.code, 2);
     let lines = out.json_lines();
     assert_eq!(lines.len(), 3);
-    assert!(lines[1]["error"].as_str().unwrap().contains("line 2 is not valid UTF-8"));
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("line 2 is not valid UTF-8")
+    );
     assert_eq!(lines[2]["accepted"], false);
     // All accepted: exit 0.
-    let out = pwsentry(["check", "--batch"]).stdin("Velvet#Orbit#Canyon42\n").run();
+    let out = pwsentry(["check", "--batch"])
+        .stdin("Velvet#Orbit#Canyon42\n")
+        .run();
     assert_eq!(out.code, 0);
 }
 
@@ -183,7 +291,11 @@ fn cli_batch_keeps_input_order_and_reports_bad_lines() {
 fn cli_bad_stdin() {
     let out = pwsentry(["check"]).stdin(b"caf\xe9\n".as_slice()).run();
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("stdin is not valid UTF-8"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("stdin is not valid UTF-8"),
+        "{}",
+        out.stderr
+    );
     // Empty stdin: an empty password, rejected rather than an error.
     let out = pwsentry(["--json", "check"]).run();
     assert_eq!(out.code, 1);
@@ -202,7 +314,9 @@ fn cli_bad_stdin() {
 fn password_arguments_are_not_accepted() {
     let out = pwsentry(["check", "Velvet#Orbit#Canyon42"]).run();
     assert_eq!(out.code, 2);
-    assert!(!out.stderr.contains("Velvet#Orbit#Canyon42") || out.stderr.contains("unexpected argument"));
+    assert!(
+        !out.stderr.contains("Velvet#Orbit#Canyon42") || out.stderr.contains("unexpected argument")
+    );
     let out = pwsentry(["check", "--password", "x"]).run();
     assert_eq!(out.code, 2);
 }
@@ -212,11 +326,18 @@ fn policy_lookup_order() {
     let dir = tempfile::tempdir().unwrap();
     // ./policy.toml in the working directory applies...
     write(dir.path(), "policy.toml", "preset = \"nist-800-63b\"\n");
-    let out = pwsentry(["--json", "check"]).cwd(dir.path()).stdin("velvet orbit canyon\n").run();
+    let out = pwsentry(["--json", "check"])
+        .cwd(dir.path())
+        .stdin("velvet orbit canyon\n")
+        .run();
     assert_eq!(out.code, 0, "{}", out.stdout);
     // ...$PWSENTRY_POLICY beats it...
     let env_policy = write(dir.path(), "env.toml", "[length]\nmin = 30\n");
-    let out = pwsentry(["--json", "check"]).cwd(dir.path()).env("PWSENTRY_POLICY", &env_policy).stdin("velvet orbit canyon\n").run();
+    let out = pwsentry(["--json", "check"])
+        .cwd(dir.path())
+        .env("PWSENTRY_POLICY", &env_policy)
+        .stdin("velvet orbit canyon\n")
+        .run();
     assert!(out.rules().contains(&"min_length".to_owned()));
     // ...and --policy beats both.
     let out = pwsentry(["--json", "--policy", "policy.toml", "check"])

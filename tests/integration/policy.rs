@@ -21,12 +21,24 @@ fn shipped_policy_file_equals_builtin_default() {
 fn errors_name_line_column_and_allowed_keys() {
     let e = policy_error("preset = \"seed\"\n[length]\nmin = 8\nminimum = 3\n");
     assert_eq!((e.line, e.column), (Some(4), Some(1)));
-    assert!(e.message.contains("unknown field `minimum`"), "{}", e.message);
-    assert!(e.message.contains("`min`") && e.message.contains("`max`"), "{}", e.message);
+    assert!(
+        e.message.contains("unknown field `minimum`"),
+        "{}",
+        e.message
+    );
+    assert!(
+        e.message.contains("`min`") && e.message.contains("`max`"),
+        "{}",
+        e.message
+    );
 
     let e = policy_error("[lenght]\nmin = 8\n");
     assert_eq!(e.line, Some(1));
-    assert!(e.message.contains("unknown field `lenght`") && e.message.contains("`length`"), "{}", e.message);
+    assert!(
+        e.message.contains("unknown field `lenght`") && e.message.contains("`length`"),
+        "{}",
+        e.message
+    );
 
     let e = policy_error("[length]\nmin = \"eight\"\n");
     assert_eq!((e.line, e.column), (Some(2), Some(7)));
@@ -37,11 +49,19 @@ fn errors_name_line_column_and_allowed_keys() {
 
     let e = policy_error("[length]\nmin = 20\nmax = 10\n");
     assert_eq!((e.line, e.column), (Some(2), Some(7)));
-    assert!(e.message.contains("greater than length.max"), "{}", e.message);
+    assert!(
+        e.message.contains("greater than length.max"),
+        "{}",
+        e.message
+    );
 
     let e = policy_error("[composition]\npatterns = [\"ok\", \"(unclosed\"]\n");
     assert_eq!((e.line, e.column), (Some(2), Some(19)));
-    assert!(e.message.contains("invalid regular expression"), "{}", e.message);
+    assert!(
+        e.message.contains("invalid regular expression"),
+        "{}",
+        e.message
+    );
 
     let e = policy_error("preset = \"nist\"\n");
     assert_eq!(e.line, Some(1));
@@ -56,17 +76,32 @@ fn errors_name_line_column_and_allowed_keys() {
     let e = policy_error("[length\nmin = 3\n");
     assert_eq!(e.line, Some(1));
 
-    let e = policy_error("[composition]\nmin_digits = 100\nmin_symbols = 100\n[length]\nmax = 150\n");
-    assert!(e.message.contains("need at least 201 characters"), "{}", e.message);
+    let e =
+        policy_error("[composition]\nmin_digits = 100\nmin_symbols = 100\n[length]\nmax = 150\n");
+    assert!(
+        e.message.contains("need at least 201 characters"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]
 fn missing_blocklist_is_a_policy_error_with_location() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), "p.toml", "[strength]\nblocklists = [\"nope.txt\"]\n");
-    let out = pwsentry(["--policy", path.to_str().unwrap(), "check"]).stdin("x\n").run();
+    let path = write(
+        dir.path(),
+        "p.toml",
+        "[strength]\nblocklists = [\"nope.txt\"]\n",
+    );
+    let out = pwsentry(["--policy", path.to_str().unwrap(), "check"])
+        .stdin("x\n")
+        .run();
     assert_eq!(out.code, 78, "{out:?}");
-    assert!(out.stderr.contains("p.toml, line 2, column 15"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("p.toml, line 2, column 15"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("nope.txt"), "{}", out.stderr);
 }
 
@@ -76,9 +111,18 @@ fn policy_check_and_show() {
     let bad = write(dir.path(), "bad.toml", "[length]\nmni = 3\n");
     let out = pwsentry(["policy", "check", bad.to_str().unwrap()]).run();
     assert_eq!(out.code, 78);
-    assert!(out.stderr.contains("bad.toml, line 2, column 1: unknown field `mni`, expected `min` or `max`"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("bad.toml, line 2, column 1: unknown field `mni`, expected `min` or `max`"),
+        "{}",
+        out.stderr
+    );
 
-    let good = write(dir.path(), "good.toml", "preset = \"pci-dss-4\"\n[history]\nremember = 6\n");
+    let good = write(
+        dir.path(),
+        "good.toml",
+        "preset = \"pci-dss-4\"\n[history]\nremember = 6\n",
+    );
     let out = pwsentry(["policy", "check", good.to_str().unwrap()]).run();
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("valid (preset pci-dss-4)"));
@@ -87,9 +131,16 @@ fn policy_check_and_show() {
     assert_eq!(out.code, 0);
     assert!(out.stdout.contains("preset = \"pci-dss-4\""));
     assert!(out.stdout.contains("remember = 6"));
-    assert!(out.stdout.contains("min = 12"), "preset values merged:\n{}", out.stdout);
+    assert!(
+        out.stdout.contains("min = 12"),
+        "preset values merged:\n{}",
+        out.stdout
+    );
     let shown = write(dir.path(), "shown.toml", &out.stdout);
-    assert_eq!(Policy::from_file(&shown).unwrap(), Policy::from_file(&good).unwrap());
+    assert_eq!(
+        Policy::from_file(&shown).unwrap(),
+        Policy::from_file(&good).unwrap()
+    );
 }
 
 #[test]
@@ -105,9 +156,15 @@ fn show_round_trips_for_every_preset() {
 fn invalid_policy_exit_code_is_78_for_every_command() {
     let dir = tempfile::tempdir().unwrap();
     let bad = write(dir.path(), "bad.toml", "[strength]\nmin_score = 9\n");
-    let out = pwsentry(["--policy", bad.to_str().unwrap(), "check"]).stdin("x\n").run();
+    let out = pwsentry(["--policy", bad.to_str().unwrap(), "check"])
+        .stdin("x\n")
+        .run();
     assert_eq!(out.code, 78);
-    assert!(out.stderr.contains("min_score must be 0..=4"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("min_score must be 0..=4"),
+        "{}",
+        out.stderr
+    );
     let out = pwsentry(["--policy", dir.path().to_str().unwrap(), "policy", "show"]).run();
     assert_eq!(out.code, 78, "a directory: {}", out.stderr);
     assert!(out.stderr.contains("is a directory"));

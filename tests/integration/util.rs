@@ -19,7 +19,11 @@ pub fn root() -> PathBuf {
 /// `../shared/corpora/<rel>`; panics with a clear message when missing.
 pub fn corpus(rel: &str) -> PathBuf {
     let p = root().join("../shared/corpora").join(rel);
-    assert!(p.exists(), "test corpus {} is missing: the tests need ../shared/corpora beside the project", p.display());
+    assert!(
+        p.exists(),
+        "test corpus {} is missing: the tests need ../shared/corpora beside the project",
+        p.display()
+    );
     p
 }
 
@@ -34,12 +38,16 @@ pub struct Output {
 impl Output {
     /// Parses stdout as one JSON value.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
     }
 
     /// Parses stdout as JSON lines.
     pub fn json_lines(&self) -> Vec<serde_json::Value> {
-        self.stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line ({e}): {l}"))).collect()
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line ({e}): {l}")))
+            .collect()
     }
 
     /// The rule codes of a JSON verdict.
@@ -50,7 +58,14 @@ impl Output {
 
 /// The rule codes of a JSON verdict object.
 pub fn rules_of(v: &serde_json::Value) -> Vec<String> {
-    v["violations"].as_array().map(|a| a.iter().map(|x| x["rule"].as_str().unwrap_or("").to_owned()).collect()).unwrap_or_default()
+    v["violations"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| x["rule"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A `pwsentry` invocation being built. Runs in a fresh temporary directory
@@ -76,7 +91,11 @@ where
         .env_remove("PWSENTRY_DB")
         .env("XDG_DATA_HOME", dir.path().join("xdg"))
         .env("NO_COLOR", "1");
-    Run { cmd, stdin: Vec::new(), _dir: Some(dir) }
+    Run {
+        cmd,
+        stdin: Vec::new(),
+        _dir: Some(dir),
+    }
 }
 
 impl Run {
