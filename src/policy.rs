@@ -40,6 +40,16 @@ pub const OWASP_ARGON2ID_MINIMUMS: [(u32, u32); 5] = [
     (7_168, 5),
 ];
 
+/// Largest policy text accepted, in bytes. Real policies are a few KiB
+/// (blocklists live in their own files); the cap keeps a hostile or
+/// mistaken `--policy` (a 10 MB file, `/dev/zero`) from costing seconds and
+/// hundreds of MiB in the TOML parser, or never finishing.
+pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
+
+/// Largest pepper file accepted, in bytes: a bound so that a mistaken
+/// `pepper_file` (`/dev/zero`, a big file) fails fast.
+const MAX_PEPPER_BYTES: usize = 4096;
+
 /// Name of the built-in blocklist: the most common passwords in zxcvbn's
 /// own frequency list, matched as a whole password.
 pub const BUILTIN_BLOCKLIST: &str = "builtin:common-passwords";
@@ -351,10 +361,15 @@ impl Policy {
                 PolicyError::at(&origin, "", None, "is a directory, not a policy file").into(),
             );
         }
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let mut bytes = Vec::new();
+        let within_limit =
+            read_at_most(path, MAX_POLICY_BYTES, &mut bytes).map_err(|source| Error::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+        if !within_limit {
+            return Err(PolicyError::at(&origin, "", None, too_big_message()).into());
+        }
         let text = String::from_utf8(bytes).map_err(|e| {
             PolicyError::at(
                 &origin,
@@ -370,7 +385,12 @@ impl Policy {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        Policy::parse(&text, &origin, base)
+        // Resolve relative blocklist and pepper paths against an absolute
+        // folder: `to_toml` (`policy show`) prints the resolved paths, and a
+        // relative folder would be applied twice when that output is saved
+        // beside the original and read back (`conf/conf/list.txt`).
+        let base = std::path::absolute(base).unwrap_or_else(|_| base.to_owned());
+        Policy::parse(&text, &origin, &base)
     }
 
     /// Parses a policy from TOML text; relative paths resolve against the
@@ -388,6 +408,9 @@ impl Policy {
     /// # Errors
     /// [`Error::Policy`] naming the line and column if the text is invalid.
     pub fn parse(text: &str, origin: &str, base_dir: &Path) -> Result<Policy> {
+        if text.len() > MAX_POLICY_BYTES {
+            return Err(PolicyError::at(origin, text, None, too_big_message()).into());
+        }
         if text.contains('\0') {
             return Err(PolicyError::at(
                 origin,
@@ -652,8 +675,28 @@ pub fn meets_owasp_minimum(memory_kib: u32, iterations: u32) -> bool {
         .any(|&(m, t)| memory_kib >= m && iterations >= t)
 }
 
+fn too_big_message() -> String {
+    format!(
+        "is larger than {} KiB, too large for a policy file (blocklists go in their own files)",
+        MAX_POLICY_BYTES / 1024
+    )
+}
+
+/// Reads at most `limit` bytes of `path` into `buf` (which should have room
+/// for `limit + 1`, so that it never reallocates and leaves copies of a
+/// secret behind). `Ok(false)` when the file is longer than `limit`.
+fn read_at_most(path: &Path, limit: usize, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    file.take(limit as u64 + 1).read_to_end(buf)?;
+    Ok(buf.len() <= limit)
+}
+
 fn read_pepper(path: &Path) -> std::result::Result<Zeroizing<Vec<u8>>, String> {
-    let mut bytes = Zeroizing::new(std::fs::read(path).map_err(|e| e.to_string())?);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_PEPPER_BYTES + 1));
+    if !read_at_most(path, MAX_PEPPER_BYTES, &mut bytes).map_err(|e| e.to_string())? {
+        return Err(format!("a pepper must be at most {MAX_PEPPER_BYTES} bytes"));
+    }
     while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
         bytes.pop();
     }

@@ -1,1 +1,302 @@
-//! Placeholder, being written.
+//! Where password history lives: the [`Store`] trait, its embedded SQLite
+//! implementation ([`SqliteStore`]) and an in-memory one for tests
+//! ([`MemoryStore`]).
+//!
+//! A store keeps, per account, a random salt and a list of argon2 PHC
+//! strings with the time each password was set. It never sees a password,
+//! never hashes, never applies policy: the history module decides what to
+//! record and what to prune, and the store does it atomically. Stores must
+//! not print, read the clock or the environment.
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use pwsentry::store::{Append, Expect, MemoryStore, NewEntry, Retention, Store};
+//!
+//! let store = MemoryStore::new();
+//! let at = Utc.with_ymd_and_hms(2026, 1, 31, 12, 0, 0).unwrap();
+//! let entry = NewEntry::new(at, "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA", false);
+//! store.append("alice", &Append {
+//!     salt: &[7; 16],
+//!     entries: &[entry],
+//!     expect: Expect::Unchanged(None),
+//!     retention: Retention::new(5, None),
+//! })?;
+//! let history = store.history("alice")?.expect("recorded");
+//! assert_eq!(history.entries().len(), 1);
+//! assert_eq!(history.changed_at(), Some(at));
+//! # Ok::<(), pwsentry::Error>(())
+//! ```
+
+mod memory;
+mod sqlite;
+
+pub use memory::MemoryStore;
+pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+
+use crate::error::Result;
+use chrono::{DateTime, Utc};
+use std::fmt;
+use std::ops::ControlFlow;
+use zeroize::Zeroizing;
+
+/// Identifies a stored entry. Ids only grow: an id is never given to two
+/// entries of one store, even after the first is pruned or forgotten, so
+/// the largest id of an account tells whether its history changed.
+pub type EntryId = i64;
+
+/// Storage for password history.
+///
+/// # Contract
+/// Every implementation must guarantee, and the crate's store contract
+/// tests check:
+/// - **Atomic appends.** [`Store::append`] adds all its entries and prunes
+///   in one transaction: a reader, or a process that was killed, sees the
+///   history from before or after, never between. An acknowledged append
+///   (`Ok`) is durable.
+/// - **Optimistic concurrency.** With [`Expect::Unchanged`], `append` fails
+///   with [`Error::Busy`](crate::Error::Busy) and changes nothing when the
+///   account's head ([`AccountHistory::head`]) is no longer the one given:
+///   another writer got there first and the caller must evaluate again.
+///   When the store's lock cannot be had in reasonable time it also returns
+///   `Busy`.
+/// - **Pruning.** After an append, the account keeps exactly the entries
+///   that [`Retention::keeps`] keeps, ordered newest first by
+///   (`set_at`, id).
+/// - **Salts.** The salt given to the first append of an account is kept
+///   until the account is forgotten; later appends do not change it.
+/// - **No empty accounts.** An account exists while it has entries; an
+///   append with no entries changes nothing; [`Store::forget`] removes the
+///   account, its salt and every entry.
+/// - **Change time.** An account's `changed_at` is the greatest `set_at` of
+///   its entries. Times are kept to the second (callers pass whole seconds).
+/// - **Streaming.** [`Store::visit_changed_before`] yields accounts oldest
+///   first (ties by account id) without loading them all into memory.
+/// - **Thread safety.** Methods take `&self` and may be called from many
+///   threads at once.
+/// - **Secrecy.** Errors never contain a hash or a salt.
+pub trait Store: Send + Sync {
+    /// The account's history, or `None` if the account has none.
+    ///
+    /// # Errors
+    /// [`Error::Store`](crate::Error::Store) if the store cannot be read or
+    /// holds invalid data.
+    fn history(&self, account: &str) -> Result<Option<AccountHistory>>;
+
+    /// Adds `append.entries` to the account (creating it with `append.salt`
+    /// if it is new), then prunes it by `append.retention`, atomically.
+    ///
+    /// # Errors
+    /// [`Error::Busy`](crate::Error::Busy) when the expectation fails or the
+    /// store is locked by another writer for too long;
+    /// [`Error::Store`](crate::Error::Store) if it cannot be written.
+    fn append(&self, account: &str, append: &Append<'_>) -> Result<()>;
+
+    /// Deletes the account and its history. `Ok(false)` if it had none.
+    ///
+    /// # Errors
+    /// [`Error::Busy`](crate::Error::Busy) or
+    /// [`Error::Store`](crate::Error::Store) as for [`Store::append`].
+    fn forget(&self, account: &str) -> Result<bool>;
+
+    /// Calls `visit(account, changed_at)` for every account whose password
+    /// was changed at or before `cutoff`, oldest first (ties by account
+    /// id), until `visit` returns [`ControlFlow::Break`]. Memory use does
+    /// not grow with the number of accounts. `visit` must not call back
+    /// into the store (an implementation may hold a lock meanwhile).
+    ///
+    /// # Errors
+    /// [`Error::Store`](crate::Error::Store) if the store cannot be read.
+    fn visit_changed_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        visit: &mut dyn FnMut(&str, DateTime<Utc>) -> ControlFlow<()>,
+    ) -> Result<()>;
+}
+
+/// One remembered password: its argon2 hash and when it was set.
+///
+/// `Debug` does not print the hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    id: EntryId,
+    set_at: DateTime<Utc>,
+    hash: String,
+    peppered: bool,
+}
+
+impl HistoryEntry {
+    /// An entry as a store read it.
+    pub fn new(
+        id: EntryId,
+        set_at: DateTime<Utc>,
+        hash: impl Into<String>,
+        peppered: bool,
+    ) -> Self {
+        HistoryEntry {
+            id,
+            set_at,
+            hash: hash.into(),
+            peppered,
+        }
+    }
+    /// The store's id of this entry.
+    pub fn id(&self) -> EntryId {
+        self.id
+    }
+    /// When this password was set.
+    pub fn set_at(&self) -> DateTime<Utc> {
+        self.set_at
+    }
+    /// The argon2 PHC string (`$argon2id$v=19$m=...`).
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+    /// `true` when the hash was made with the policy's pepper (entries
+    /// recorded by pwsentry while a pepper was set); imported hashes never are.
+    pub fn peppered(&self) -> bool {
+        self.peppered
+    }
+}
+
+impl fmt::Debug for HistoryEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HistoryEntry")
+            .field("id", &self.id)
+            .field("set_at", &self.set_at)
+            .field("hash", &"[redacted]")
+            .field("peppered", &self.peppered)
+            .finish()
+    }
+}
+
+/// An account's stored history: its salt and its entries, newest first.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccountHistory {
+    salt: Vec<u8>,
+    entries: Vec<HistoryEntry>,
+}
+
+impl AccountHistory {
+    /// Builds a history; entries are put newest first, by (`set_at`, id).
+    pub fn new(salt: Vec<u8>, mut entries: Vec<HistoryEntry>) -> Self {
+        entries.sort_by_key(|e| std::cmp::Reverse((e.set_at, e.id)));
+        AccountHistory { salt, entries }
+    }
+    /// The account's salt, shared by the entries pwsentry records natively.
+    pub fn salt(&self) -> &[u8] {
+        &self.salt
+    }
+    /// Entries, newest first; the first is the current password.
+    pub fn entries(&self) -> &[HistoryEntry] {
+        &self.entries
+    }
+    /// When the current password was set (`None` only for an empty history).
+    pub fn changed_at(&self) -> Option<DateTime<Utc>> {
+        self.entries.first().map(|e| e.set_at)
+    }
+    /// The largest entry id: changes whenever anything is appended.
+    pub fn head(&self) -> Option<EntryId> {
+        self.entries.iter().map(|e| e.id).max()
+    }
+}
+
+impl fmt::Debug for AccountHistory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountHistory")
+            .field("salt", &"[redacted]")
+            .field("entries", &self.entries)
+            .finish()
+    }
+}
+
+/// An entry to append. `Debug` does not print the hash.
+#[derive(Clone)]
+pub struct NewEntry {
+    /// When the password was set (whole seconds).
+    pub set_at: DateTime<Utc>,
+    /// The argon2 PHC string.
+    pub hash: Zeroizing<String>,
+    /// Whether the hash was made with the policy's pepper.
+    pub peppered: bool,
+}
+
+impl NewEntry {
+    /// An entry set at `set_at` with PHC string `hash`.
+    pub fn new(set_at: DateTime<Utc>, hash: impl Into<String>, peppered: bool) -> Self {
+        NewEntry {
+            set_at,
+            hash: Zeroizing::new(hash.into()),
+            peppered,
+        }
+    }
+}
+
+impl fmt::Debug for NewEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewEntry")
+            .field("set_at", &self.set_at)
+            .field("hash", &"[redacted]")
+            .field("peppered", &self.peppered)
+            .finish()
+    }
+}
+
+/// What an append expects to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Append whatever the history holds (imports).
+    Anything,
+    /// Append only if the account's [`AccountHistory::head`] is still this
+    /// (`None`: the account still has no history); else fail with
+    /// [`Error::Busy`](crate::Error::Busy).
+    Unchanged(Option<EntryId>),
+}
+
+/// Which entries an account keeps after an append: the `keep_latest`
+/// newest (never fewer than one: the current password) and every entry set
+/// after `keep_set_after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    keep_latest: u32,
+    keep_set_after: Option<DateTime<Utc>>,
+}
+
+impl Retention {
+    /// Keeps the `keep_latest` newest entries (at least one) and those set
+    /// strictly after `keep_set_after`.
+    pub fn new(keep_latest: u32, keep_set_after: Option<DateTime<Utc>>) -> Self {
+        Retention {
+            keep_latest: keep_latest.max(1),
+            keep_set_after,
+        }
+    }
+    /// How many of the newest entries are kept (≥ 1).
+    pub fn keep_latest(&self) -> u32 {
+        self.keep_latest
+    }
+    /// Entries set strictly after this time are kept too.
+    pub fn keep_set_after(&self) -> Option<DateTime<Utc>> {
+        self.keep_set_after
+    }
+    /// Whether the entry at `index` (0 = newest) set at `set_at` is kept.
+    pub fn keeps(&self, index: usize, set_at: DateTime<Utc>) -> bool {
+        index < self.keep_latest as usize || self.keep_set_after.is_some_and(|t| set_at > t)
+    }
+}
+
+/// One append: entries (oldest first), the salt for a new account, the
+/// expectation and the pruning rule. See [`Store::append`].
+#[derive(Debug, Clone, Copy)]
+pub struct Append<'a> {
+    /// The salt to keep if the account is new (ignored otherwise).
+    pub salt: &'a [u8],
+    /// Entries to add, oldest first.
+    pub entries: &'a [NewEntry],
+    /// What the history must look like for the append to go ahead.
+    pub expect: Expect,
+    /// What to keep afterwards.
+    pub retention: Retention,
+}
+
+#[cfg(test)]
+pub(crate) mod contract;

@@ -4,4 +4,8 @@
 mod util;
 
 mod check;
+mod generate;
+mod history;
 mod policy;
+#[cfg(unix)] // pseudo-terminals and tmux
+mod set;

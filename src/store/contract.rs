@@ -1,0 +1,255 @@
+//! The [`Store`] contract as tests: every implementation runs [`run_all`]
+//! with a factory of fresh, empty stores.
+
+use super::{Append, Expect, NewEntry, Retention, Store};
+use crate::error::Error;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use std::ops::ControlFlow;
+
+type Factory<'a> = &'a (dyn Fn() -> Box<dyn Store> + Sync);
+
+pub(crate) fn run_all(make: Factory<'_>) {
+    empty_store(&*make());
+    append_creates_and_orders(&*make());
+    salt_is_kept(&*make());
+    expectation_guards_appends(&*make());
+    ids_are_never_reused(&*make());
+    retention_by_count_and_time(&*make());
+    older_imports_do_not_become_current(&*make());
+    visit_is_ordered_inclusive_and_stoppable(&*make());
+    forget_removes_one_account(&*make());
+    concurrent_appends_are_all_kept(make);
+}
+
+fn t(day: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + Duration::days(day)
+}
+
+fn entry(day: i64, tag: &str) -> NewEntry {
+    NewEntry::new(t(day), format!("hash-{tag}"), false)
+}
+
+fn add(store: &dyn Store, account: &str, entries: &[NewEntry], keep: u32) {
+    let a = Append {
+        salt: b"salt-salt-salt-1",
+        entries,
+        expect: Expect::Anything,
+        retention: Retention::new(keep, None),
+    };
+    store.append(account, &a).unwrap();
+}
+
+fn hashes(store: &dyn Store, account: &str) -> Vec<String> {
+    store
+        .history(account)
+        .unwrap()
+        .map(|h| h.entries().iter().map(|e| e.hash().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+fn visited(store: &dyn Store, cutoff: DateTime<Utc>, limit: usize) -> Vec<(String, DateTime<Utc>)> {
+    let mut out = Vec::new();
+    store
+        .visit_changed_before(cutoff, &mut |a, at| {
+            out.push((a.to_owned(), at));
+            if out.len() >= limit {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    out
+}
+
+fn empty_store(store: &dyn Store) {
+    assert!(store.history("nobody").unwrap().is_none());
+    assert!(!store.forget("nobody").unwrap());
+    assert!(visited(store, t(10_000), usize::MAX).is_empty());
+    let none = Append {
+        salt: b"salt-salt-salt-1",
+        entries: &[],
+        expect: Expect::Anything,
+        retention: Retention::new(5, None),
+    };
+    store.append("nobody", &none).unwrap();
+    assert!(
+        store.history("nobody").unwrap().is_none(),
+        "an append without entries creates no account"
+    );
+}
+
+fn append_creates_and_orders(store: &dyn Store) {
+    add(store, "a", &[entry(1, "1"), entry(2, "2")], 10);
+    add(store, "a", &[entry(3, "3")], 10);
+    let h = store.history("a").unwrap().unwrap();
+    assert_eq!(
+        hashes(store, "a"),
+        ["hash-3", "hash-2", "hash-1"],
+        "newest first"
+    );
+    assert_eq!(h.changed_at(), Some(t(3)));
+    assert_eq!(h.entries()[0].set_at(), t(3));
+    assert!(!h.entries()[0].peppered());
+    assert_eq!(h.head(), Some(h.entries()[0].id()));
+    let mut ids: Vec<_> = h.entries().iter().map(|e| e.id()).collect();
+    ids.reverse();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow: {ids:?}");
+    let peppered = NewEntry::new(t(4), "hash-p", true);
+    add(store, "a", &[peppered], 10);
+    assert!(store.history("a").unwrap().unwrap().entries()[0].peppered());
+}
+
+fn salt_is_kept(store: &dyn Store) {
+    let first = Append {
+        salt: &[1; 16],
+        entries: &[entry(1, "1")],
+        expect: Expect::Anything,
+        retention: Retention::new(5, None),
+    };
+    store.append("s", &first).unwrap();
+    let second = Append {
+        salt: &[2; 16],
+        entries: &[entry(2, "2")],
+        ..first
+    };
+    store.append("s", &second).unwrap();
+    assert_eq!(store.history("s").unwrap().unwrap().salt(), &[1; 16]);
+}
+
+fn expectation_guards_appends(store: &dyn Store) {
+    let fresh = Append {
+        salt: &[1; 16],
+        entries: &[entry(1, "1")],
+        expect: Expect::Unchanged(None),
+        retention: Retention::new(5, None),
+    };
+    store.append("e", &fresh).unwrap();
+    let head = store.history("e").unwrap().unwrap().head();
+    assert!(
+        matches!(store.append("e", &fresh), Err(Error::Busy)),
+        "account exists now"
+    );
+    let next = Append {
+        entries: &[entry(2, "2")],
+        expect: Expect::Unchanged(head),
+        ..fresh
+    };
+    store.append("e", &next).unwrap();
+    let stale = Append {
+        entries: &[entry(3, "3")],
+        expect: Expect::Unchanged(head),
+        ..fresh
+    };
+    assert!(
+        matches!(store.append("e", &stale), Err(Error::Busy)),
+        "head moved on"
+    );
+    assert_eq!(
+        hashes(store, "e"),
+        ["hash-2", "hash-1"],
+        "a failed append changes nothing"
+    );
+}
+
+fn ids_are_never_reused(store: &dyn Store) {
+    add(store, "i", &[entry(1, "1")], 5);
+    let before = store.history("i").unwrap().unwrap().head();
+    assert!(store.forget("i").unwrap());
+    add(store, "i", &[entry(1, "1")], 5);
+    let after = store.history("i").unwrap().unwrap().head();
+    assert_ne!(
+        before, after,
+        "a forgotten account's head is not given out again"
+    );
+}
+
+fn retention_by_count_and_time(store: &dyn Store) {
+    let all: Vec<NewEntry> = (1..=6).map(|d| entry(d, &d.to_string())).collect();
+    add(store, "r", &all, 3);
+    assert_eq!(hashes(store, "r"), ["hash-6", "hash-5", "hash-4"]);
+    add(store, "z", &all, 0);
+    assert_eq!(
+        hashes(store, "z"),
+        ["hash-6"],
+        "the current password is always kept"
+    );
+    // Keep 2 by count, and everything set after day 2.
+    let a = Append {
+        salt: &[1; 16],
+        entries: &all,
+        expect: Expect::Anything,
+        retention: Retention::new(2, Some(t(2))),
+    };
+    store.append("d", &a).unwrap();
+    assert_eq!(
+        hashes(store, "d"),
+        ["hash-6", "hash-5", "hash-4", "hash-3"],
+        "set strictly after day 2"
+    );
+    let a = Append {
+        entries: &[entry(7, "7")],
+        retention: Retention::new(1, Some(t(5))),
+        ..a
+    };
+    store.append("d", &a).unwrap();
+    assert_eq!(hashes(store, "d"), ["hash-7", "hash-6"]);
+}
+
+fn older_imports_do_not_become_current(store: &dyn Store) {
+    add(store, "o", &[entry(10, "new")], 5);
+    add(store, "o", &[entry(1, "old-a"), entry(1, "old-b")], 5);
+    assert_eq!(
+        hashes(store, "o"),
+        ["hash-new", "hash-old-b", "hash-old-a"],
+        "same time: later append is newer"
+    );
+    let h = store.history("o").unwrap().unwrap();
+    assert_eq!(h.changed_at(), Some(t(10)));
+    assert_eq!(visited(store, t(10), usize::MAX), [("o".to_owned(), t(10))]);
+    assert!(
+        visited(store, t(9), usize::MAX).is_empty(),
+        "changed_at is the newest set_at"
+    );
+}
+
+fn visit_is_ordered_inclusive_and_stoppable(store: &dyn Store) {
+    add(store, "late", &[entry(30, "l")], 5);
+    add(store, "b-mid", &[entry(20, "m")], 5);
+    add(store, "a-mid", &[entry(20, "m")], 5);
+    add(store, "early", &[entry(5, "e")], 5);
+    let all = visited(store, t(20), usize::MAX);
+    let names: Vec<&str> = all.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(
+        names,
+        ["early", "a-mid", "b-mid"],
+        "oldest first, ties by account, cutoff inclusive"
+    );
+    assert_eq!(all[0].1, t(5));
+    assert_eq!(visited(store, t(100), 2).len(), 2, "Break stops the walk");
+}
+
+fn forget_removes_one_account(store: &dyn Store) {
+    add(store, "keep", &[entry(1, "k")], 5);
+    add(store, "drop", &[entry(1, "d"), entry(2, "d2")], 5);
+    assert!(store.forget("drop").unwrap());
+    assert!(store.history("drop").unwrap().is_none());
+    assert!(!store.forget("drop").unwrap());
+    assert_eq!(hashes(store, "keep"), ["hash-k"]);
+    assert_eq!(visited(store, t(100), usize::MAX).len(), 1);
+}
+
+fn concurrent_appends_are_all_kept(make: Factory<'_>) {
+    let store = make();
+    let store: &dyn Store = &*store;
+    std::thread::scope(|s| {
+        for th in 0..4 {
+            s.spawn(move || {
+                for i in 0..10 {
+                    add(store, "c", &[entry(i, &format!("{th}-{i}"))], 1000);
+                }
+            });
+        }
+    });
+    assert_eq!(hashes(store, "c").len(), 40);
+}

@@ -1,0 +1,124 @@
+//! An in-memory [`Store`], for tests and for embedding where history need
+//! not outlive the process. Same contract as the SQLite store; nothing here
+//! touches the file system.
+
+use super::{AccountHistory, Append, EntryId, Expect, HistoryEntry, Store};
+use crate::error::{Error, Result};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::sync::{Mutex, MutexGuard};
+
+/// A [`Store`] kept in memory, behind a mutex.
+///
+/// [`Store::visit_changed_before`] sorts the matching accounts first, so
+/// unlike [`SqliteStore`](super::SqliteStore) its memory use grows with
+/// their number; it is meant for tests and small embedded uses.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    accounts: BTreeMap<String, AccountHistory>,
+    last_id: EntryId,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>> {
+        self.state
+            .lock()
+            .map_err(|_| Error::Store("in-memory store: a previous operation panicked".into()))
+    }
+}
+
+impl Store for MemoryStore {
+    fn history(&self, account: &str) -> Result<Option<AccountHistory>> {
+        Ok(self.lock()?.accounts.get(account).cloned())
+    }
+
+    fn append(&self, account: &str, append: &Append<'_>) -> Result<()> {
+        let mut state = self.lock()?;
+        let current = state.accounts.get(account);
+        if let Expect::Unchanged(head) = append.expect {
+            if current.and_then(AccountHistory::head) != head {
+                return Err(Error::Busy);
+            }
+        }
+        if append.entries.is_empty() {
+            return Ok(());
+        }
+        let (salt, mut entries) = match current {
+            Some(h) => (h.salt().to_vec(), h.entries().to_vec()),
+            None => (append.salt.to_vec(), Vec::new()),
+        };
+        for e in append.entries {
+            state.last_id += 1;
+            entries.push(HistoryEntry::new(
+                state.last_id,
+                e.set_at,
+                e.hash.as_str(),
+                e.peppered,
+            ));
+        }
+        let sorted = AccountHistory::new(salt, entries);
+        let kept = sorted
+            .entries()
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| append.retention.keeps(*i, e.set_at()))
+            .map(|(_, e)| e.clone())
+            .collect();
+        state.accounts.insert(
+            account.to_owned(),
+            AccountHistory::new(sorted.salt().to_vec(), kept),
+        );
+        Ok(())
+    }
+
+    fn forget(&self, account: &str) -> Result<bool> {
+        Ok(self.lock()?.accounts.remove(account).is_some())
+    }
+
+    fn visit_changed_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        visit: &mut dyn FnMut(&str, DateTime<Utc>) -> ControlFlow<()>,
+    ) -> Result<()> {
+        let mut due: Vec<(DateTime<Utc>, String)> = {
+            let state = self.lock()?;
+            state
+                .accounts
+                .iter()
+                .filter_map(|(a, h)| {
+                    h.changed_at()
+                        .filter(|t| *t <= cutoff)
+                        .map(|t| (t, a.clone()))
+                })
+                .collect()
+        };
+        due.sort();
+        for (t, a) in &due {
+            if visit(a, *t).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passes_the_store_contract() {
+        crate::store::contract::run_all(&|| Box::new(MemoryStore::new()));
+    }
+}
