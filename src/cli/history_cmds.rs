@@ -96,7 +96,8 @@ impl HistoryCheck {
     }
 }
 
-fn open_store(g: &GlobalArgs) -> anyhow::Result<SqliteStore> {
+/// Opens (creating if needed) the history database for a command that records.
+pub(super) fn open_store(g: &GlobalArgs) -> anyhow::Result<SqliteStore> {
     let path = g.db_path()?;
     SqliteStore::open(&path).map_err(|e| match e {
         Error::Io { .. } => anyhow::Error::new(e).context(format!(
@@ -111,7 +112,9 @@ fn open_existing(g: &GlobalArgs) -> anyhow::Result<Option<SqliteStore>> {
     Ok(SqliteStore::open_existing(g.db_path()?)?)
 }
 
-fn check_account(account: &str) -> anyhow::Result<()> {
+/// The account id rules of every command: the id is shown on terminals and
+/// in reports, so control characters (escape sequences) are refused.
+pub(super) fn check_account(account: &str) -> anyhow::Result<()> {
     if account.is_empty() {
         bail!("--account must not be empty");
     }

@@ -11,7 +11,7 @@
 //! to the terminal on stderr, so `pwsentry set ... > hash.txt` works.
 
 use super::input::{self, Line};
-use super::{EXIT_ABORTED, EXIT_OK, EXIT_REJECTED, GlobalArgs, render};
+use super::{EXIT_ABORTED, EXIT_OK, EXIT_REJECTED, GlobalArgs, history_cmds, render};
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use console::{Key, Term, style};
@@ -63,23 +63,14 @@ const GENERATE_KEY: &str = "g";
 /// How often to evaluate again when another process recorded for the same
 /// account between our evaluation and our commit (as `record` does).
 const RECORD_ATTEMPTS: usize = 3;
-/// Longest account id accepted, in bytes (as `record`).
-const MAX_ACCOUNT_LEN: usize = 512;
 
 pub fn run(g: &GlobalArgs, args: &SetArgs) -> anyhow::Result<u8> {
-    check_account(&args.account)?;
+    history_cmds::check_account(&args.account)?;
     let checker = Checker::new(g.load_policy()?);
     let context = Context::new().account(args.account.clone());
     // Opened (and created) before anyone types: a database that cannot be
     // written should fail now, not after a password was chosen.
-    let path = g.db_path()?;
-    let store = SqliteStore::open(&path).map_err(|e| match e {
-        Error::Io { .. } => anyhow::Error::new(e).context(format!(
-            "cannot create the history database {}",
-            path.display()
-        )),
-        e => e.into(),
-    })?;
+    let store = history_cmds::open_store(g)?;
     let job = Job {
         g,
         args,
@@ -97,21 +88,6 @@ pub fn run(g: &GlobalArgs, args: &SetArgs) -> anyhow::Result<u8> {
         );
     }
     job.interactive(&Screen::new(term))
-}
-
-/// The same account id rules as `record`: the id is shown on the terminal,
-/// so control characters (escape sequences) are refused.
-fn check_account(account: &str) -> anyhow::Result<()> {
-    if account.is_empty() {
-        bail!("--account must not be empty");
-    }
-    if account.len() > MAX_ACCOUNT_LEN {
-        bail!("--account is longer than {MAX_ACCOUNT_LEN} bytes");
-    }
-    if account.chars().any(char::is_control) {
-        bail!("--account must not contain control characters");
-    }
-    Ok(())
 }
 
 /// One run of `set`: what it needs to judge, record and report.
