@@ -85,11 +85,14 @@ pub enum Command {
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
-    let t = DateTime::parse_from_rfc3339(s).map_err(|e| format!("not an RFC 3339 time ({e}); example: 2026-01-31T12:00:00Z"))?;
+    let t = DateTime::parse_from_rfc3339(s)
+        .map_err(|e| format!("not an RFC 3339 time ({e}); example: 2026-01-31T12:00:00Z"))?;
     let t = t.with_timezone(&Utc);
     let year = chrono::Datelike::year(&t);
     if !(1970..=9000).contains(&year) {
-        return Err(format!("year {year} is outside the supported range 1970..=9000"));
+        return Err(format!(
+            "year {year} is outside the supported range 1970..=9000"
+        ));
     }
     Ok(t)
 }
@@ -170,9 +173,14 @@ pub fn main() -> ExitCode {
 
 fn exit_code_for(err: &anyhow::Error) -> u8 {
     let policy_error = err.chain().any(|e| {
-        matches!(e.downcast_ref::<Error>(), Some(Error::Policy(_))) || e.downcast_ref::<pwsentry::PolicyError>().is_some()
+        matches!(e.downcast_ref::<Error>(), Some(Error::Policy(_)))
+            || e.downcast_ref::<pwsentry::PolicyError>().is_some()
     });
-    if policy_error { EXIT_POLICY } else { EXIT_ERROR }
+    if policy_error {
+        EXIT_POLICY
+    } else {
+        EXIT_ERROR
+    }
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
