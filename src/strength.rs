@@ -27,9 +27,20 @@ use zxcvbn::matching::patterns::{DictionaryPattern, MatchPattern};
 pub const ZXCVBN_MAX_CHARS: usize = 100;
 
 /// Largest predicted cost scored with one plain zxcvbn call, in units of
-/// one substring lookup (see [`predicted_cost`]). Calibrated by
-/// `benches/evaluate.rs` to a few milliseconds on a 2-core machine.
-pub const COST_BUDGET: u64 = 60_000;
+/// one substring lookup (see [`predicted_cost`]); the bounded path spends
+/// about the same.
+///
+/// Calibrated with `examples/worst_case.rs` on the 2-core reference
+/// machine (`BENCHMARKS.md`): one unit costs up to about 250 ns of CPU, and
+/// the slowest of 5,213 adversarial inputs (l33t-dense draws of 8–1024
+/// characters, inputs just under and just over the budget, periodic ones)
+/// took 9.1 ms per evaluation (9.8 ms of CPU with the machine shared),
+/// half the 20 ms bound. Ordinary passwords stay well under it: the highest
+/// cost in `tests/data/ordinary-passwords.txt` (8–40 characters) is 21,660,
+/// so they get plain zxcvbn's exact result. Below 40,000 a 100-character
+/// run of one l33t symbol (`@@@…`, cost 4 × 100²) would be bounded; above
+/// it the worst case grows in proportion.
+pub const COST_BUDGET: u64 = 40_000;
 
 /// zxcvbn's l33t table (zxcvbn 3.1.1, `matching/mod.rs`), letter first.
 const L33T_TABLE: [(char, &[char]); 12] = [

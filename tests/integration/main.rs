@@ -9,3 +9,4 @@ mod history;
 mod policy;
 #[cfg(unix)] // pseudo-terminals and tmux
 mod set;
+mod strength;
