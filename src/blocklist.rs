@@ -8,6 +8,10 @@ use std::collections::HashSet;
 use std::path::Path;
 use unicode_normalization::UnicodeNormalization;
 
+/// Largest blocklist file read (256 MiB): a policy pointing at `/dev/zero`
+/// or a runaway file fails clearly instead of exhausting memory.
+const MAX_BLOCKLIST_BYTES: u64 = 256 << 20;
+
 /// The set of banned passwords of a policy.
 #[derive(Debug, Default)]
 pub(crate) struct Blocklist {
@@ -37,10 +41,19 @@ impl Blocklist {
 
     /// Adds every non-empty line of `path` (`\r\n` line ends accepted).
     pub(crate) fn load_file(&mut self, path: &Path) -> Result<(), String> {
-        if path.is_dir() {
-            return Err("is a directory".into());
+        use std::io::Read as _;
+        let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let meta = file.metadata().map_err(|e| e.to_string())?;
+        if !meta.is_file() {
+            return Err("not a regular file".into());
         }
-        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        let mut bytes = Vec::new();
+        file.take(MAX_BLOCKLIST_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| e.to_string())?;
+        if bytes.len() as u64 > MAX_BLOCKLIST_BYTES {
+            return Err(format!("larger than {} MiB", MAX_BLOCKLIST_BYTES >> 20));
+        }
         for (n, line) in bytes.split(|b| *b == b'\n').enumerate() {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             let line = std::str::from_utf8(line)
@@ -73,6 +86,17 @@ mod tests {
         assert!(list.contains_folded(&fold("PASSWORD1")));
         assert!(list.contains_folded(&fold("caf\u{e9}!")));
         assert!(!list.contains_folded(&fold("password")));
+    }
+
+    #[test]
+    fn devices_and_folders_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Blocklist::default().load_file(dir.path()).unwrap_err();
+        assert!(err.contains("not a regular file"), "{err}");
+        let err = Blocklist::default()
+            .load_file(Path::new("/dev/zero"))
+            .unwrap_err();
+        assert!(err.contains("not a regular file"), "{err}");
     }
 
     #[test]

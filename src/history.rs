@@ -92,6 +92,22 @@ pub const DIGEST_LEN_RANGE: std::ops::RangeInclusive<usize> = 4..=64;
 /// Argon2 memory the parallel workers of one check may use together (KiB);
 /// fewer workers run when a group needs more.
 const PARALLEL_MEMORY_BUDGET_KIB: u64 = 256 * 1024;
+
+/// Largest memory cost of an *imported* hash, in KiB (256 MiB). Imported
+/// hashes are not chosen by the administrator, so a crafted one must not
+/// make every later check of the account allocate gigabytes.
+pub const MAX_IMPORT_MEMORY_KIB: u32 = 256 * 1024;
+
+/// Largest work (memory in KiB × passes) of an imported hash: 1 GiB·pass,
+/// about a second of argon2 on one core. Dovecot's default
+/// (m=65536, t=3) is 192 MiB·pass.
+pub const MAX_IMPORT_WORK: u64 = 1024 * 1024;
+
+/// Groups whose work (memory in KiB × passes) is above this are checked for
+/// exact reuse only, not for near reuse: 32 variants at that cost would make
+/// one check take tens of seconds. 256 MiB·pass covers the OWASP minimum,
+/// the shipped policy and Dovecot's default parameters.
+pub const NEAR_REUSE_MAX_WORK: u64 = 256 * 1024;
 /// Characters tried as a dropped trailing character (besides doubling the
 /// last one): digits and the most common trailing symbols.
 const APPENDED: [char; 22] = [
@@ -315,6 +331,28 @@ impl Argon2Hash {
         };
         hash.check_bounds()?;
         Ok(hash)
+    }
+
+    /// Refuses parameters too costly for a hash that was not made by this
+    /// policy: memory above [`MAX_IMPORT_MEMORY_KIB`] or work above
+    /// [`MAX_IMPORT_WORK`]. [`Checker::import_hashes`] applies it to every
+    /// hash.
+    ///
+    /// # Errors
+    /// [`Error::Hash`] naming the parameters and the limits.
+    pub fn check_import_cost(&self) -> Result<()> {
+        if self.memory_kib > MAX_IMPORT_MEMORY_KIB || self.work() > MAX_IMPORT_WORK {
+            return Err(Error::Hash(format!(
+                "m={} KiB, t={} costs more than an imported hash may (at most {MAX_IMPORT_MEMORY_KIB} KiB and {MAX_IMPORT_WORK} KiB × passes), so that it cannot make later checks slow",
+                self.memory_kib, self.iterations
+            )));
+        }
+        Ok(())
+    }
+
+    /// Memory in KiB × passes: what one evaluation costs, roughly.
+    fn work(&self) -> u64 {
+        u64::from(self.memory_kib) * u64::from(self.iterations)
     }
 
     fn check_bounds(&self) -> Result<()> {
@@ -656,8 +694,17 @@ fn match_entries(
             "this account's history was recorded with a pepper, but the policy sets no hashing.pepper_file".into(),
         ));
     }
+    // The exact candidate against every group; its near variants only
+    // against groups cheap enough to evaluate 32 times.
     let jobs: Vec<(usize, usize)> = (0..groups.len())
-        .flat_map(|g| (0..candidates.len()).map(move |c| (g, c)))
+        .flat_map(|g| {
+            let n = if groups[g].0.work() <= NEAR_REUSE_MAX_WORK {
+                candidates.len()
+            } else {
+                1
+            };
+            (0..n).map(move |c| (g, c))
+        })
         .collect();
     let largest_kib = groups
         .iter()
@@ -987,6 +1034,10 @@ impl Checker {
             return Err(Error::Time(
                 "the passwords cannot have been set after now".into(),
             ));
+        }
+        for (i, h) in hashes.iter().enumerate() {
+            h.check_import_cost()
+                .map_err(|e| Error::Hash(format!("hash {}: {e}", i + 1)))?;
         }
         let entries: Vec<NewEntry> = hashes
             .iter()

@@ -22,7 +22,16 @@ use std::ops::ControlFlow;
 
 /// How often `record` evaluates again when another process recorded for
 /// the same account between its evaluation and its commit.
-const RECORD_ATTEMPTS: usize = 3;
+pub(super) const RECORD_ATTEMPTS: u32 = 10;
+
+/// Waits a little before evaluating again after [`Error::Busy`]: a random
+/// 5–20 ms times the attempt number, so that writers that collided do not
+/// collide again in lockstep.
+pub(super) fn busy_backoff(attempt: u32) {
+    use rand::Rng as _;
+    let ms = rand::rng().random_range(5..=20) * u64::from(attempt);
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+}
 
 /// Longest account id accepted, in bytes.
 const MAX_ACCOUNT_LEN: usize = 512;
@@ -185,7 +194,10 @@ pub fn record(g: &GlobalArgs, args: &RecordArgs) -> anyhow::Result<u8> {
             }
             // Another process recorded for this account meanwhile: its entry
             // may change the verdict, so evaluate again.
-            Err(Error::Busy) if attempt < RECORD_ATTEMPTS => attempt += 1,
+            Err(Error::Busy) if attempt < RECORD_ATTEMPTS => {
+                busy_backoff(attempt);
+                attempt += 1;
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -274,6 +286,8 @@ fn read_hashes() -> anyhow::Result<Vec<Argon2Hash>> {
             continue;
         }
         let hash = Argon2Hash::parse(text).with_context(|| format!("line {number}"))?;
+        hash.check_import_cost()
+            .with_context(|| format!("line {number}"))?;
         hashes.push(hash);
     }
     if hashes.is_empty() {

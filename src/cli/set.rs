@@ -60,9 +60,6 @@ const MAX_TRIES: u32 = 3;
 const MAX_CONFIRMATIONS: u32 = 3;
 /// What a person types at the first prompt to get a generated password.
 const GENERATE_KEY: &str = "g";
-/// How often to evaluate again when another process recorded for the same
-/// account between our evaluation and our commit (as `record` does).
-const RECORD_ATTEMPTS: usize = 3;
 
 pub fn run(g: &GlobalArgs, args: &SetArgs) -> anyhow::Result<u8> {
     history_cmds::check_account(&args.account)?;
@@ -170,7 +167,8 @@ impl Job<'_> {
             match self.checker.commit(self.store, change) {
                 Ok(CommitOutcome::Recorded) => return Ok(None),
                 Ok(_) => return Ok(Some(verdict)),
-                Err(Error::Busy) if attempt < RECORD_ATTEMPTS => {
+                Err(Error::Busy) if attempt < history_cmds::RECORD_ATTEMPTS => {
+                    history_cmds::busy_backoff(attempt);
                     attempt += 1;
                     change = self.evaluate(password)?;
                 }

@@ -125,11 +125,16 @@ impl SqliteStore {
         let mut conn = Connection::open_with_flags(path, flags).map_err(err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         // Look before writing anything: a file we refuse stays as it was.
-        let version = inspect(&conn, path)?;
+        // One read transaction, so that a database another process is
+        // creating right now is seen either before or after, never half made.
+        let version = {
+            let tx = conn.transaction().map_err(err)?;
+            let version = inspect(&tx, path)?;
+            tx.commit().map_err(err)?;
+            version
+        };
         if version == 0 {
-            let mode: String = conn
-                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-                .map_err(err)?;
+            let mode = set_wal(&conn).map_err(err)?;
             if !mode.eq_ignore_ascii_case("wal") {
                 return Err(Error::Store(format!(
                     "{}: cannot use a write-ahead log here (journal mode {mode})",
@@ -161,6 +166,24 @@ impl SqliteStore {
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
         move |e| map_err(&self.path, e)
+    }
+}
+
+/// Switches to the write-ahead log. SQLite answers "busy" to this pragma
+/// at once, without the busy timeout, while another connection is setting
+/// up the same new database, so retry for up to [`BUSY_TIMEOUT`].
+fn set_wal(conn: &Connection) -> rusqlite::Result<String> {
+    let start = std::time::Instant::now();
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && start.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
     }
 }
 

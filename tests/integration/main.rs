@@ -4,9 +4,16 @@
 mod util;
 
 mod check;
+mod fuzz_corpus;
 mod generate;
 mod history;
+#[cfg(unix)] // file modes, other users, /proc
+mod hostile;
 mod policy;
+mod properties;
+#[cfg(unix)] // SIGKILL
+mod reliability;
+mod secrets;
 #[cfg(unix)] // pseudo-terminals and tmux
 mod set;
 mod strength;
