@@ -28,7 +28,7 @@ use pwsentry::strength::{COST_BUDGET, ZXCVBN_MAX_CHARS, estimate, predicted_cost
 use pwsentry::{Checker, Context, Policy};
 use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};

@@ -38,7 +38,7 @@ use crate::policy::{CompositionPolicy, HARD_MAX_LENGTH, Policy};
 use crate::secret::Password;
 use crate::verdict::{Strength, Verdict};
 use rand::seq::SliceRandom;
-use rand::{CryptoRng, Rng};
+use rand::{CryptoRng, Rng, RngExt};
 use zeroize::Zeroizing;
 
 /// The EFF large wordlist, verbatim: `<dice code>\t<word>` per line.

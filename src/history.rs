@@ -72,7 +72,7 @@ use argon2::{Argon2, AssociatedData, Block, ParamsBuilder};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use chrono::{DateTime, TimeDelta, Utc};
-use rand::RngCore;
+use rand::Rng;
 use rayon::prelude::*;
 use std::fmt;
 use subtle::ConstantTimeEq;
@@ -615,16 +615,16 @@ pub fn near_variants(password: &str) -> Vec<Password> {
                 c.to_lowercase().collect()
             };
             // Only one-to-one case mappings (not "ß" → "SS").
-            if let [f] = flipped[..] {
-                if f != c {
-                    let mut buf = [0u8; 4];
-                    push(splice(
-                        password,
-                        i,
-                        i + c.len_utf8(),
-                        f.encode_utf8(&mut buf),
-                    ));
-                }
+            if let [f] = flipped[..]
+                && f != c
+            {
+                let mut buf = [0u8; 4];
+                push(splice(
+                    password,
+                    i,
+                    i + c.len_utf8(),
+                    f.encode_utf8(&mut buf),
+                ));
             }
         }
         for c in APPENDED.into_iter().chain([last]) {

@@ -29,7 +29,8 @@
 use crate::error::{Error, Result};
 use crate::policy::Policy;
 use crate::secret::Password;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::Rng;
 
@@ -154,7 +155,7 @@ impl MailHashParams {
 /// [`Error::Hash`] if argon2 fails (invalid parameters, memory exhausted).
 pub fn phc_string(password: &Password, params: &MailHashParams) -> Result<String> {
     let mut salt = [0u8; SALT_LEN];
-    rand::rng().fill(&mut salt);
+    rand::rng().fill_bytes(&mut salt);
     hash_with_salt(password, params, &salt)
 }
 
@@ -178,16 +179,15 @@ pub fn verify(hash: &str, password: &Password) -> Result<bool> {
         .map_err(|e| Error::Hash(format!("not an argon2 PHC string: {e}")))?;
     match Argon2::default().verify_password(password.expose().as_bytes(), &parsed) {
         Ok(()) => Ok(true),
-        Err(argon2::password_hash::Error::Password) => Ok(false),
+        Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
         Err(e) => Err(Error::Hash(format!("cannot verify: {e}"))),
     }
 }
 
 fn hash_with_salt(password: &Password, params: &MailHashParams, salt: &[u8]) -> Result<String> {
-    let salt = SaltString::encode_b64(salt).map_err(|e| Error::Hash(format!("salt: {e}")))?;
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.argon2_params()?);
     let hash = argon2
-        .hash_password(password.expose().as_bytes(), &salt)
+        .hash_password_with_salt(password.expose().as_bytes(), salt)
         .map_err(|e| Error::Hash(format!("argon2id hashing failed: {e}")))?;
     Ok(hash.to_string())
 }

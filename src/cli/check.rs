@@ -42,14 +42,13 @@ pub fn run(g: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<u8> {
     };
     let judge = |p: &Password| -> anyhow::Result<Verdict> {
         let mut verdict = checker.evaluate(p.expose(), &context);
-        if let Some(h) = &history {
-            if verdict
+        if let Some(h) = &history
+            && verdict
                 .violations()
                 .iter()
                 .all(|v| v.rule != pwsentry::Rule::MaxLength)
-            {
-                verdict.extend(h.violations(p)?);
-            }
+        {
+            verdict.extend(h.violations(p)?);
         }
         Ok(verdict)
     };

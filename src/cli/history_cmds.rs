@@ -28,7 +28,7 @@ pub(super) const RECORD_ATTEMPTS: u32 = 10;
 /// 5–20 ms times the attempt number, so that writers that collided do not
 /// collide again in lockstep.
 pub(super) fn busy_backoff(attempt: u32) {
-    use rand::Rng as _;
+    use rand::RngExt as _;
     let ms = rand::rng().random_range(5..=20) * u64::from(attempt);
     std::thread::sleep(std::time::Duration::from_millis(ms));
 }

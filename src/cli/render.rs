@@ -33,14 +33,14 @@ pub fn verdict_text(v: &Verdict) -> String {
     for x in v.violations() {
         out.push_str(&format!("  - {}: {}\n", x.rule, x.message));
     }
-    if let Some(s) = v.strength() {
-        if !v.accepted() {
-            if let Some(w) = &s.warning {
-                out.push_str(&format!("  warning: {w}\n"));
-            }
-            for sug in &s.suggestions {
-                out.push_str(&format!("  suggestion: {sug}\n"));
-            }
+    if let Some(s) = v.strength()
+        && !v.accepted()
+    {
+        if let Some(w) = &s.warning {
+            out.push_str(&format!("  warning: {w}\n"));
+        }
+        for sug in &s.suggestions {
+            out.push_str(&format!("  suggestion: {sug}\n"));
         }
     }
     out

@@ -46,10 +46,10 @@ impl Store for MemoryStore {
     fn append(&self, account: &str, append: &Append<'_>) -> Result<()> {
         let mut state = self.lock()?;
         let current = state.accounts.get(account);
-        if let Expect::Unchanged(head) = append.expect {
-            if current.and_then(AccountHistory::head) != head {
-                return Err(Error::Busy);
-            }
+        if let Expect::Unchanged(head) = append.expect
+            && current.and_then(AccountHistory::head) != head
+        {
+            return Err(Error::Busy);
         }
         if append.entries.is_empty() {
             return Ok(());

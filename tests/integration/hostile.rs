@@ -797,10 +797,10 @@ fn run_case(c: &Case) -> Vec<String> {
     if snapshot(&db) != before {
         broken.push("the database files changed".to_owned());
     }
-    if let Some(before_rows) = before_rows {
-        if rows(&db) != before_rows {
-            broken.push("the stored rows changed".to_owned());
-        }
+    if let Some(before_rows) = before_rows
+        && rows(&db) != before_rows
+    {
+        broken.push("the stored rows changed".to_owned());
     }
     if broken.is_empty() {
         Vec::new()

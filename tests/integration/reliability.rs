@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use pwsentry::store::{SqliteStore, Store};
 use pwsentry::{Policy, Rule};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -166,7 +166,7 @@ fn eight_processes_recording_at_once_lose_nothing() {
     let started = Instant::now();
     // Worker w records alternately for the shared account and its own.
     let account = |w: usize, call: usize| {
-        if call % 2 == 0 {
+        if call.is_multiple_of(2) {
             "shared@example.com".to_owned()
         } else {
             format!("user{w}@example.com")
