@@ -1,7 +1,9 @@
 //! The bounded strength estimate gives plain zxcvbn's answer on ordinary
 //! passwords: our own 8–40 character list (`tests/data/ordinary-passwords.txt`,
 //! made by `bench/make_fixtures.py`) and the upstream test suites' cases in
-//! `../shared/corpora/zxcvbn/upstream_expectations.tsv`.
+//! `../shared/corpora/zxcvbn/upstream_expectations.tsv`. And the patched
+//! zxcvbn in `vendor/zxcvbn` gives crates.io zxcvbn 3.1.1's results
+//! (`tests/data/zxcvbn-upstream-3.1.1.tsv`), the same on every call.
 
 use crate::util::{corpus, root};
 use pwsentry::strength::estimate;
@@ -264,4 +266,157 @@ fn benchmark_fixtures_are_as_documented() {
             );
         }
     }
+}
+
+/// One row of `tests/data/zxcvbn-upstream-3.1.1.tsv`: what unpatched
+/// zxcvbn 3.1.1 gave over `draws` calls (every distinct value seen).
+struct Recorded {
+    line: usize,
+    source: String,
+    kind: String,
+    year_dependent: bool,
+    password: String,
+    scores: Vec<u8>,
+    guesses: Vec<u64>,
+    log10s: Vec<f64>,
+    feedback: Vec<serde_json::Value>,
+}
+
+fn recorded_rows(text: &str) -> (i32, Vec<Recorded>) {
+    let year = text
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| l.split("reference year ").nth(1))
+        .and_then(|y| y.trim_end_matches('.').parse().ok())
+        .expect("the header names the reference year");
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .skip_while(|(_, l)| l.starts_with('#'));
+    let (_, header) = lines.next().expect("column header");
+    assert_eq!(
+        header,
+        "source\tkind\tdraws\tyear_dependent\tpassword_json\tscores_json\tguesses_json\tguesses_log10_json\tfeedback_json"
+    );
+    let rows = lines
+        .map(|(i, l)| {
+            let c: Vec<&str> = l.split('\t').collect();
+            assert_eq!(c.len(), 9, "line {}: {} cells", i + 1, c.len());
+            fn cell<T: serde::de::DeserializeOwned>(line: usize, text: &str) -> T {
+                serde_json::from_str(text).unwrap_or_else(|e| panic!("line {line}: {e}"))
+            }
+            Recorded {
+                line: i + 1,
+                source: c[0].to_string(),
+                kind: c[1].to_string(),
+                year_dependent: c[3] == "true",
+                password: cell(i + 1, c[4]),
+                scores: cell(i + 1, c[5]),
+                guesses: cell(i + 1, c[6]),
+                // Not through serde_json, whose float parsing is not exact
+                // without its `float_roundtrip` feature; `str::parse` is.
+                log10s: c[7]
+                    .trim_matches(['[', ']'])
+                    .split(',')
+                    .map(|x| {
+                        x.parse()
+                            .unwrap_or_else(|e| panic!("line {}: {x:?}: {e}", i + 1))
+                    })
+                    .collect(),
+                feedback: cell(i + 1, c[8]),
+            }
+        })
+        .collect();
+    (year, rows)
+}
+
+/// Feedback as the recording program wrote it.
+fn feedback_json(e: &zxcvbn::Entropy) -> serde_json::Value {
+    match e.feedback() {
+        None => serde_json::Value::Null,
+        Some(f) => serde_json::json!([
+            f.warning().map(|w| w.to_string()),
+            f.suggestions()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        ]),
+    }
+}
+
+#[test]
+fn patched_zxcvbn_gives_upstream_results_every_time() {
+    // `vendor/zxcvbn` replaces crates.io zxcvbn 3.1.1 (`[patch.crates-io]`)
+    // to be faster and deterministic: every score, guess count and piece of
+    // feedback must be one that the unpatched crate gave for that password
+    // (recorded by `vendor/zxcvbn/record-upstream`), and the same from one
+    // call to the next.
+    let path = root().join("tests/data/zxcvbn-upstream-3.1.1.tsv");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (year, rows) = recorded_rows(&text);
+    // Date and recent-year matches are scored against the current year.
+    let same_year = chrono::Datelike::year(&chrono::Utc::now()) == year;
+    let count = |source: &str, kind: &str| {
+        rows.iter()
+            .filter(|r| r.source == source && r.kind == kind)
+            .count()
+    };
+    assert!(count("ordinary", "zxcvbn") >= 1000, "ordinary rows");
+    assert!(count("fixture-2000", "zxcvbn") >= 1990, "fixture rows");
+    assert!(count("hostile", "zxcvbn") >= 50, "hostile plain rows");
+    assert!(count("hostile", "estimate") >= 50, "hostile bounded rows");
+    assert!(
+        rows.iter().any(|r| r.guesses.len() > 1),
+        "the recording should show upstream's nondeterminism"
+    );
+
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for r in &rows {
+        if r.year_dependent && !same_year {
+            continue;
+        }
+        compared += 1;
+        let pw = &r.password;
+        let (score, guesses, log10, feedback) = if r.kind == "zxcvbn" {
+            let e = zxcvbn::zxcvbn(pw, &[]);
+            let again = zxcvbn::zxcvbn(pw, &[]);
+            if (again.guesses(), again.score(), feedback_json(&again))
+                != (e.guesses(), e.score(), feedback_json(&e))
+                || again.sequence() != e.sequence()
+            {
+                failures.push(format!("line {}: {pw:?}: differs between calls", r.line));
+            }
+            (
+                e.score() as u8,
+                Some(e.guesses()),
+                e.guesses_log10(),
+                feedback_json(&e),
+            )
+        } else {
+            let s = estimate(pw, &[]).strength;
+            assert!(s.bounded, "line {}: {pw:?} should be bounded", r.line);
+            let feedback = serde_json::json!([s.warning, s.suggestions]);
+            (s.score, None, s.guesses_log10, feedback)
+        };
+        let log10 = if log10.is_finite() { log10 } else { 0.0 };
+        let ok = r.scores.contains(&score)
+            && guesses.is_none_or(|g| r.guesses.contains(&g))
+            && r.log10s.iter().any(|l| l.to_bits() == log10.to_bits())
+            && r.feedback.contains(&feedback);
+        if !ok {
+            failures.push(format!(
+                "line {}: {pw:?} ({}): score {score} guesses {guesses:?} log10 {log10} feedback {feedback}; \
+                 upstream gave scores {:?} guesses {:?} log10 {:?} feedback {:?}",
+                r.line, r.kind, r.scores, r.guesses, r.log10s, r.feedback
+            ));
+        }
+    }
+    assert!(compared >= 1500, "only {compared} rows compared");
+    assert!(
+        failures.is_empty(),
+        "{} of {compared} passwords differ from upstream zxcvbn 3.1.1:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
