@@ -164,14 +164,9 @@ impl Preset {
                 },
                 history: HistoryPolicy {
                     remember: 4,
-                    remember_days: 0,
-                    reject_similar: true,
+                    ..seed.history
                 },
-                rotation: RotationPolicy {
-                    max_age_days: 90,
-                    warn_days: 14,
-                    min_age_days: 0,
-                },
+                // Rotation (90 days, 14-day warning) is the seed's.
                 ..seed
             },
         }
