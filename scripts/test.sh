@@ -18,9 +18,4 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-if [ ! -d ../shared/corpora ]; then
-  echo "error: ../shared/corpora (the shared test corpora) is missing beside the project" >&2
-  exit 2
-fi
-
-cargo test --locked "$@"
+cargo test --locked --workspace "$@"

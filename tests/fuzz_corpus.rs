@@ -5,12 +5,15 @@
 //! `docs/security.md`). A crash the fuzzer finds is minimised and added to
 //! the corpus, so it stays fixed.
 
-#[path = "../../fuzz/src/lib.rs"]
+#[path = "../fuzz/src/lib.rs"]
 mod checks;
 
-use crate::util::root;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
 
 fn corpus_files(target: &str) -> Vec<PathBuf> {
     let dir = root().join("fuzz/corpus").join(target);

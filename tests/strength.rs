@@ -1,13 +1,22 @@
 //! The bounded strength estimate gives plain zxcvbn's answer on ordinary
 //! passwords: our own 8–40 character list (`tests/data/ordinary-passwords.txt`,
 //! made by `bench/make_fixtures.py`) and the upstream test suites' cases in
-//! `../shared/corpora/zxcvbn/upstream_expectations.tsv`. And the patched
-//! zxcvbn in `vendor/zxcvbn` gives crates.io zxcvbn 3.1.1's results
+//! `tests/data/corpora/zxcvbn/upstream_expectations.tsv`. And the patched
+//! zxcvbn in `crates/pwsentry-zxcvbn` gives crates.io zxcvbn 3.1.1's results
 //! (`tests/data/zxcvbn-upstream-3.1.1.tsv`), the same on every call.
 
-use crate::util::{corpus, root};
 use pwsentry::strength::estimate;
 use std::collections::HashMap;
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Third-party test data under `tests/data/corpora` (licences in its README).
+fn corpus(rel: &str) -> PathBuf {
+    root().join("tests/data/corpora").join(rel)
+}
 
 /// Plain zxcvbn calls to draw before concluding that an outcome of
 /// `estimate` is not one plain zxcvbn gives (see [`mismatch`]).
@@ -346,10 +355,10 @@ fn feedback_json(e: &zxcvbn::Entropy) -> serde_json::Value {
 
 #[test]
 fn patched_zxcvbn_gives_upstream_results_every_time() {
-    // `vendor/zxcvbn` replaces crates.io zxcvbn 3.1.1 (`[patch.crates-io]`)
-    // to be faster and deterministic: every score, guess count and piece of
+    // `crates/pwsentry-zxcvbn` forks crates.io zxcvbn 3.1.1 to be faster
+    // and deterministic: every score, guess count and piece of
     // feedback must be one that the unpatched crate gave for that password
-    // (recorded by `vendor/zxcvbn/record-upstream`), and the same from one
+    // (recorded by `crates/pwsentry-zxcvbn/record-upstream`), and the same from one
     // call to the next.
     let path = root().join("tests/data/zxcvbn-upstream-3.1.1.tsv");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

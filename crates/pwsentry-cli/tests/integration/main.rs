@@ -4,7 +4,6 @@
 mod util;
 
 mod check;
-mod fuzz_corpus;
 mod generate;
 mod history;
 #[cfg(unix)] // file modes, other users, /proc
@@ -16,4 +15,3 @@ mod reliability;
 mod secrets;
 #[cfg(unix)] // pseudo-terminals and tmux
 mod set;
-mod strength;

@@ -11,19 +11,16 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_pwsentry"))
 }
 
-/// The project root (where `policy.toml` is).
+/// The workspace root (where `policy.toml` and `tests/data` are).
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `../shared/corpora/<rel>`; panics with a clear message when missing.
+/// `tests/data/corpora/<rel>` (third-party test data, licences in its
+/// README); panics with a clear message when missing.
 pub fn corpus(rel: &str) -> PathBuf {
-    let p = root().join("../shared/corpora").join(rel);
-    assert!(
-        p.exists(),
-        "test corpus {} is missing: the tests need ../shared/corpora beside the project",
-        p.display()
-    );
+    let p = root().join("tests/data/corpora").join(rel);
+    assert!(p.exists(), "test corpus {} is missing", p.display());
     p
 }
 
