@@ -34,6 +34,15 @@ pub enum Error {
     /// A time value is outside the range pwsentry supports.
     #[error("invalid time: {0}")]
     Time(String),
+    /// A passwd-file (the mail server's credentials) cannot be used or
+    /// changed as asked; the file is unchanged.
+    #[error("passwd-file {path}: {message}")]
+    PasswdFile {
+        /// The passwd-file.
+        path: PathBuf,
+        /// What is wrong, in plain words.
+        message: String,
+    },
 }
 
 /// The policy file (or string) is invalid; names where and why.

@@ -36,6 +36,8 @@ mod error;
 pub mod generate;
 pub mod history;
 pub mod mailhash;
+#[cfg(unix)]
+pub mod passwd_file;
 pub mod policy;
 pub mod rotation;
 mod rules;
