@@ -19,6 +19,7 @@ pub(crate) fn run_all(make: Factory<'_>) {
     visit_is_ordered_inclusive_and_stoppable(&*make());
     forget_removes_one_account(&*make());
     concurrent_appends_are_all_kept(make);
+    failures_count_within_the_window(&*make());
 }
 
 fn t(day: i64) -> DateTime<Utc> {
@@ -252,4 +253,33 @@ fn concurrent_appends_are_all_kept(make: Factory<'_>) {
         }
     });
     assert_eq!(hashes(store, "c").len(), 40);
+}
+
+fn failures_count_within_the_window(store: &dyn Store) {
+    let window = Duration::minutes(15);
+    let at = |m: i64| t(0) + Duration::minutes(m);
+    assert_eq!(store.failures_since("account:a", at(0)).unwrap(), 0);
+    assert_eq!(store.note_failure("account:a", at(0), window).unwrap(), 1);
+    assert_eq!(store.note_failure("account:a", at(5), window).unwrap(), 2);
+    assert_eq!(
+        store.note_failure("addr:127.0.0.1", at(5), window).unwrap(),
+        1,
+        "keys are apart"
+    );
+    assert_eq!(store.failures_since("account:a", at(1)).unwrap(), 1);
+    assert_eq!(store.failures_since("account:a", at(0)).unwrap(), 2);
+    // Twenty minutes on, the first two have left the window.
+    assert_eq!(store.note_failure("account:a", at(20), window).unwrap(), 2);
+    assert_eq!(store.note_failure("account:a", at(36), window).unwrap(), 1);
+    assert_eq!(
+        store.failures_since("addr:127.0.0.1", at(0)).unwrap(),
+        0,
+        "old attempts of every key are forgotten"
+    );
+    store.clear_failures("account:a").unwrap();
+    assert_eq!(store.failures_since("account:a", at(0)).unwrap(), 0);
+    assert!(
+        store.history("account:a").unwrap().is_none(),
+        "failures are not history"
+    );
 }

@@ -4,7 +4,7 @@
 
 use super::{AccountHistory, Append, EntryId, Expect, HistoryEntry, Store};
 use crate::error::{Error, Result};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::sync::{Mutex, MutexGuard};
@@ -23,6 +23,7 @@ pub struct MemoryStore {
 struct State {
     accounts: BTreeMap<String, AccountHistory>,
     last_id: EntryId,
+    failures: BTreeMap<String, Vec<DateTime<Utc>>>,
 }
 
 impl MemoryStore {
@@ -109,6 +110,34 @@ impl Store for MemoryStore {
                 break;
             }
         }
+        Ok(())
+    }
+
+    fn note_failure(&self, key: &str, at: DateTime<Utc>, window: TimeDelta) -> Result<u32> {
+        let mut state = self.lock()?;
+        let oldest = at
+            .checked_sub_signed(window)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        state.failures.retain(|_, times| {
+            times.retain(|t| *t >= oldest);
+            !times.is_empty()
+        });
+        let times = state.failures.entry(key.to_owned()).or_default();
+        times.push(at);
+        Ok(u32::try_from(times.len()).unwrap_or(u32::MAX))
+    }
+
+    fn failures_since(&self, key: &str, since: DateTime<Utc>) -> Result<u32> {
+        let state = self.lock()?;
+        let n = state
+            .failures
+            .get(key)
+            .map_or(0, |times| times.iter().filter(|t| **t >= since).count());
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    fn clear_failures(&self, key: &str) -> Result<()> {
+        self.lock()?.failures.remove(key);
         Ok(())
     }
 }

@@ -34,7 +34,7 @@ pub use memory::MemoryStore;
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 
 use crate::error::Result;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use std::fmt;
 use std::ops::ControlFlow;
 use zeroize::Zeroizing;
@@ -111,6 +111,44 @@ pub trait Store: Send + Sync {
         cutoff: DateTime<Utc>,
         visit: &mut dyn FnMut(&str, DateTime<Utc>) -> ControlFlow<()>,
     ) -> Result<()>;
+
+    /// Counts a failed attempt (a wrong current password) against `key`
+    /// at `at`, forgets every attempt of any key older than `at - window`,
+    /// and returns how many attempts `key` has within the window, this one
+    /// included. Several processes sharing the store see the same counts,
+    /// so a lockout holds across them.
+    ///
+    /// The default implementation keeps no such state and fails.
+    ///
+    /// # Errors
+    /// [`Error::Store`](crate::Error::Store) if the store cannot be
+    /// written or keeps no failure counts.
+    fn note_failure(&self, key: &str, at: DateTime<Utc>, window: TimeDelta) -> Result<u32> {
+        let _ = (key, at, window);
+        Err(unsupported_failures())
+    }
+
+    /// How many failed attempts `key` has at or after `since`.
+    ///
+    /// # Errors
+    /// As for [`Store::note_failure`].
+    fn failures_since(&self, key: &str, since: DateTime<Utc>) -> Result<u32> {
+        let _ = (key, since);
+        Err(unsupported_failures())
+    }
+
+    /// Forgets the failed attempts of `key` (after a success).
+    ///
+    /// # Errors
+    /// As for [`Store::note_failure`].
+    fn clear_failures(&self, key: &str) -> Result<()> {
+        let _ = key;
+        Err(unsupported_failures())
+    }
+}
+
+fn unsupported_failures() -> crate::Error {
+    crate::Error::Store("this store keeps no failed-attempt counts".into())
 }
 
 /// One remembered password: its argon2 hash and when it was set.

@@ -16,7 +16,7 @@
 
 use super::{AccountHistory, Append, EntryId, Expect, HistoryEntry, Store};
 use crate::error::{Error, Result};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -52,6 +52,13 @@ const MIGRATIONS: &[&str] = &[
          peppered INTEGER NOT NULL CHECK (peppered IN (0, 1))
      );
      CREATE INDEX entries_by_account ON entries (account, set_at, id);",
+    // 2: failed attempts (wrong current passwords) for lockouts.
+    "CREATE TABLE failures (
+         key TEXT NOT NULL,
+         at  INTEGER NOT NULL
+     );
+     CREATE INDEX failures_by_key ON failures (key, at);
+     CREATE INDEX failures_by_at ON failures (at);",
 ];
 
 /// A [`Store`] in an SQLite file.
@@ -420,6 +427,48 @@ impl Store for SqliteStore {
                 break;
             }
         }
+        Ok(())
+    }
+
+    fn note_failure(&self, key: &str, at: DateTime<Utc>, window: TimeDelta) -> Result<u32> {
+        let mut conn = self.lock()?;
+        let err = self.err();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let oldest = at.checked_sub_signed(window).map_or(i64::MIN, seconds);
+        tx.execute("DELETE FROM failures WHERE at < ?1", [oldest])
+            .map_err(&err)?;
+        tx.execute(
+            "INSERT INTO failures (key, at) VALUES (?1, ?2)",
+            params![key, seconds(at)],
+        )
+        .map_err(&err)?;
+        let count: u32 = tx
+            .query_row(
+                "SELECT count(*) FROM failures WHERE key = ?1 AND at >= ?2",
+                params![key, oldest],
+                |r| r.get(0),
+            )
+            .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(count)
+    }
+
+    fn failures_since(&self, key: &str, since: DateTime<Utc>) -> Result<u32> {
+        let conn = self.lock()?;
+        conn.query_row(
+            "SELECT count(*) FROM failures WHERE key = ?1 AND at >= ?2",
+            params![key, seconds(since)],
+            |r| r.get(0),
+        )
+        .map_err(self.err())
+    }
+
+    fn clear_failures(&self, key: &str) -> Result<()> {
+        let conn = self.lock()?;
+        conn.execute("DELETE FROM failures WHERE key = ?1", [key])
+            .map_err(self.err())?;
         Ok(())
     }
 }
