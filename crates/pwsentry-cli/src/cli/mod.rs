@@ -6,6 +6,7 @@ mod history_cmds;
 mod input;
 mod policy_cmd;
 mod render;
+mod serve_cmd;
 mod set;
 
 use anyhow::Context as _;
@@ -82,6 +83,8 @@ pub enum Command {
     Completions(generate_cmd::CompletionsArgs),
     /// Print the man page (roff) to stdout
     Man,
+    /// Serve the HTTP API, the Roundcube driver endpoint and admin reports
+    Serve(serve_cmd::ServeArgs),
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
@@ -197,5 +200,6 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Policy(args) => policy_cmd::run(g, &args),
         Command::Completions(args) => generate_cmd::completions(&args),
         Command::Man => generate_cmd::man(),
+        Command::Serve(args) => serve_cmd::run(g, &args),
     }
 }

@@ -13,5 +13,7 @@ mod properties;
 #[cfg(unix)] // SIGKILL
 mod reliability;
 mod secrets;
+#[cfg(unix)] // Dovecot, signals
+mod serve;
 #[cfg(unix)] // pseudo-terminals and tmux
 mod set;

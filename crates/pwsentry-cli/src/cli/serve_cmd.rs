@@ -1,0 +1,135 @@
+//! `pwsentry serve`: the HTTP server (crate `pwsentry-serve`) with this
+//! command line's policy, store and files.
+
+use super::GlobalArgs;
+use anyhow::{Context as _, bail};
+use clap::Args;
+use pwsentry::Checker;
+use pwsentry::passwd_file::PasswdFile;
+use pwsentry_serve::{Config, Limits};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+/// Options of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (loopback by default; put a TLS proxy or --tls-cert in front otherwise)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8425")]
+    pub listen: SocketAddr,
+    /// Dovecot passwd-file that /v1/change and /roundcube verify against and write
+    #[arg(long, value_name = "FILE")]
+    pub passwd_file: Option<PathBuf>,
+    /// File holding the bearer token of /v1/status and /v1/stale (mode 0600 or stricter)
+    #[arg(long, value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
+    /// PEM certificate chain: serve HTTPS (with --tls-key)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Wrong current passwords per account before a 15-minute lockout
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_failures: u32,
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub fn run(g: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<u8> {
+    let policy = g.load_policy()?;
+    let store = super::history_cmds::open_store(g)?;
+    let admin_token = args
+        .admin_token_file
+        .as_deref()
+        .map(read_token)
+        .transpose()?;
+    if let Some(p) = &args.passwd_file {
+        // Fail at start, not at the first change.
+        PasswdFile::new(p)
+            .password_field("")
+            .with_context(|| format!("cannot use the passwd-file {}", p.display()))?;
+    }
+    let mut limits = Limits::default();
+    limits.max_failures_per_account = args.max_failures.max(1);
+    let config = Config {
+        checker: Checker::new(policy),
+        store: Arc::new(store),
+        passwd_file: args.passwd_file.as_ref().map(PasswdFile::new),
+        admin_token,
+        limits,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        let scheme = if args.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        eprintln!("pwsentry serve: listening on {scheme}://{addr}");
+        match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => {
+                let std_listener = listener.into_std()?;
+                pwsentry_serve::serve_tls(config, std_listener, cert, key, shutdown_signal())
+                    .await
+                    .context("the HTTPS server failed")?;
+            }
+            _ => pwsentry_serve::serve(config, listener, shutdown_signal())
+                .await
+                .context("the HTTP server failed")?,
+        }
+        eprintln!("pwsentry serve: stopped");
+        Ok(super::EXIT_OK)
+    })
+}
+
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// The admin token: a regular file that only its owner can read; leading
+/// and trailing white space ignored; at least 16 characters.
+fn read_token(path: &Path) -> anyhow::Result<Zeroizing<String>> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path)
+        .with_context(|| format!("admin token file {}", path.display()))?;
+    if !meta.file_type().is_file() {
+        bail!("admin token file {}: not a regular file", path.display());
+    }
+    if meta.mode() & 0o077 != 0 {
+        bail!(
+            "admin token file {}: readable or writable by group or others; fix with: chmod 600 {}",
+            path.display(),
+            path.display()
+        );
+    }
+    if meta.len() > 4096 {
+        bail!("admin token file {}: larger than 4 KiB", path.display());
+    }
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("admin token file {}", path.display()))?,
+    );
+    let token = Zeroizing::new(text.trim().to_owned());
+    if token.chars().count() < 16 || token.chars().any(char::is_whitespace) {
+        bail!(
+            "admin token file {}: the token must be at least 16 characters with no spaces",
+            path.display()
+        );
+    }
+    Ok(token)
+}

@@ -1,0 +1,437 @@
+//! `pwsentry serve` end to end: the real binary on 127.0.0.1, a real HTTP
+//! client, a real passwd-file, and the real Dovecot authenticating what the
+//! server wrote. The server's log is scanned for the passwords it saw.
+
+#[path = "../../../../tests/support/dovecot.rs"]
+mod dovecot;
+
+use crate::util::{bin, write};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const FAST_HASHING: &str =
+    "[hashing]\nmemory_kib = 64\niterations = 1\nallow_weak_parameters = true\n";
+const TOKEN: &str = "admin-token-0123456789abcdef";
+const OLD: &str = "Old#Orbit#Canyon42";
+const NEW: &str = "New#Velvet#Harbor77";
+
+/// A running `pwsentry serve` and what it logged.
+struct Server {
+    child: Child,
+    base: String,
+    log: Arc<Mutex<String>>,
+    agent: ureq::Agent,
+}
+
+impl Server {
+    fn start(dir: &Path, passwd_file: Option<&Path>, extra: &[&str]) -> Server {
+        let policy = dir.join("policy.toml");
+        if !policy.exists() {
+            write(dir, "policy.toml", FAST_HASHING);
+        }
+        let token = dir.join("token");
+        if !token.exists() {
+            write(dir, "token", format!("{TOKEN}\n"));
+            set_mode(&token, 0o600);
+        }
+        let mut cmd = Command::new(bin());
+        cmd.arg("--policy")
+            .arg(&policy)
+            .arg("--db")
+            .arg(dir.join("history.db"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--admin-token-file"])
+            .arg(&token)
+            .args(extra)
+            .env_remove("PWSENTRY_POLICY")
+            .env_remove("PWSENTRY_DB")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(p) = passwd_file {
+            cmd.arg("--passwd-file").arg(p);
+        }
+        let mut child = cmd.spawn().expect("spawn pwsentry serve");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stderr);
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    if let Some(addr) = line.trim().strip_prefix("pwsentry serve: listening on ") {
+                        let _ = tx.send(addr.to_owned());
+                    }
+                    log.lock().unwrap().push_str(&line);
+                    line.clear();
+                }
+            });
+        }
+        let base = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the server did not start: {}", log.lock().unwrap()));
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        Server {
+            child,
+            base,
+            log,
+            agent,
+        }
+    }
+
+    fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let mut r = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .send_json(body)
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.body_mut().read_to_string().unwrap();
+        (
+            status,
+            serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{status} not JSON ({e}): {text}")),
+        )
+    }
+
+    fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, String) {
+        let mut r = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("Content-Type", content_type)
+            .send(&body[..])
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.body_mut().read_to_string().unwrap_or_default(),
+        )
+    }
+
+    fn roundcube(&self, user: &str, cur: &str, new: &str) -> (u16, String) {
+        let mut r = self
+            .agent
+            .post(format!("{}/roundcube", self.base))
+            .send_form([("user", user), ("curpass", cur), ("newpass", new)])
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.header("Authorization", &format!("Bearer {t}"));
+        }
+        let mut r = req.call().unwrap();
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    }
+
+    fn change(&self, account: &str, current: &str, new: &str) -> (u16, Value) {
+        self.post_json(
+            "/v1/change",
+            &json!({"account": account, "current_password": current, "new_password": new}),
+        )
+    }
+
+    /// Stops the server (SIGTERM) and returns its whole log.
+    fn stop(mut self) -> String {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let status = self.child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let log = self.log.lock().unwrap().clone();
+        assert!(status.success(), "serve exited with {status}: {log}");
+        assert!(
+            log.contains("pwsentry serve: stopped"),
+            "no graceful shutdown: {log}"
+        );
+        log
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn passwd_with(dir: &Path, password: &str) -> PathBuf {
+    let field = pwsentry::mailhash::dovecot_argon2id(
+        &pwsentry::Password::from(password),
+        &pwsentry::mailhash::MailHashParams::new(64, 1, 1).unwrap(),
+    )
+    .unwrap();
+    let p = write(
+        dir,
+        "users",
+        format!(
+            "# mail users\nalice@example.com:{field}::::::\nbob@example.com:{{PLAIN}}bob::::::\n"
+        ),
+    );
+    set_mode(&p, 0o640);
+    p
+}
+
+fn rules(v: &Value) -> Vec<String> {
+    crate::util::rules_of(v)
+}
+
+#[test]
+fn check_answers_like_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), None, &[]);
+    let (status, v) = server.post_json(
+        "/v1/check",
+        &json!({"password": "alice2024", "account": "alice@example.com"}),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(v["accepted"], false);
+    assert!(rules(&v).contains(&"context_word".to_owned()), "{v}");
+    let policy = dir.path().join("policy.toml");
+    let cli = crate::util::pwsentry([
+        "--json".as_ref(),
+        "--policy".as_ref(),
+        policy.as_os_str(),
+        "check".as_ref(),
+        "--account".as_ref(),
+        "alice@example.com".as_ref(),
+    ])
+    .stdin("alice2024\n")
+    .run();
+    assert_eq!(cli.json(), v, "the server's verdict is the CLI's");
+    let (status, v) = server.post_json(
+        "/v1/check",
+        &json!({"password": "Velvet#Orbit#Canyon42", "user_inputs": ["velvet"]}),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(rules(&v), ["context_word"]);
+    server.stop();
+}
+
+#[test]
+fn bad_requests_get_clear_errors_without_echoing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), None, &[]);
+    let marker = "Marker#Secret#9731";
+    for (body, code, says) in [
+        (
+            format!("{{\"password\": \"{marker}\""),
+            400,
+            "not valid JSON",
+        ),
+        ("{}".to_owned(), 400, "missing field `password`"),
+        (
+            format!("{{\"password\": \"x\", \"{marker}\": 1}}"),
+            400,
+            "does not take",
+        ),
+        (
+            format!("{{\"password\": [\"{marker}\"]}}"),
+            400,
+            "wrong type",
+        ),
+        (
+            format!("{{\"password\": \"{}\"}}", "x".repeat(8000)),
+            400,
+            "longer than",
+        ),
+        (
+            format!("{{\"password\": \"{}\"}}", "x".repeat(40_000)),
+            413,
+            "too large",
+        ),
+    ] {
+        let (status, text) = server.post_raw("/v1/check", "application/json", body.into_bytes());
+        assert_eq!(status, code, "{text}");
+        assert!(text.contains(says), "{says}: {text}");
+        assert!(!text.contains(marker));
+    }
+    let (status, _) = server.post_raw("/v1/check", "text/plain", b"{\"password\":\"x\"}".to_vec());
+    assert_eq!(status, 415);
+    let (status, _) = server.get("/v1/check?password=x", None);
+    assert_eq!(status, 405, "no GET: a password never goes in a URL");
+    let log = server.stop();
+    assert!(!log.contains(marker), "{log}");
+}
+
+#[test]
+fn admin_routes_need_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), None, &[]);
+    assert_eq!(server.get("/v1/stale", None).0, 401);
+    assert_eq!(
+        server.get("/v1/stale", Some("wrong-token-0123456789")).0,
+        401
+    );
+    assert_eq!(
+        server
+            .get(
+                "/v1/status/alice@example.com",
+                Some(&TOKEN[..TOKEN.len() - 1])
+            )
+            .0,
+        401
+    );
+    let (status, body) = server.get("/v1/stale", Some(TOKEN));
+    assert_eq!((status, body.trim()), (200, "{\"accounts\":[]}"));
+    let (status, body) = server.get("/v1/status/alice@example.com", Some(TOKEN));
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "unknown");
+    assert_eq!(server.get("/healthz", None), (200, "ok\n".to_owned()));
+    server.stop();
+
+    // A loose token file is refused at start.
+    set_mode(&dir.path().join("token"), 0o644);
+    let out = Command::new(bin())
+        .args(["--policy"])
+        .arg(dir.path().join("policy.toml"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--admin-token-file"])
+        .arg(dir.path().join("token"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("chmod 600"));
+}
+
+#[test]
+fn change_writes_the_passwd_file_records_and_locks_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = passwd_with(dir.path(), OLD);
+    let server = Server::start(dir.path(), Some(&users), &["--max-failures", "3"]);
+
+    // A weak new password: rejected with its reasons, nothing written.
+    let before = std::fs::read(&users).unwrap();
+    let (status, v) = server.change("alice@example.com", OLD, "alice1");
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(v["changed"], false);
+    assert!(rules(&v["verdict"]).contains(&"min_length".to_owned()));
+    assert_eq!(std::fs::read(&users).unwrap(), before);
+
+    // The right current password and a strong new one.
+    let (status, v) = server.change("alice@example.com", OLD, NEW);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["changed"], true);
+    let field = pwsentry::passwd_file::PasswdFile::new(&users)
+        .password_field("alice@example.com")
+        .unwrap()
+        .unwrap();
+    assert!(field.starts_with("{ARGON2ID}$argon2id$"));
+    assert!(pwsentry::mailhash::verify(&field, &pwsentry::Password::from(NEW)).unwrap());
+    let text = std::fs::read_to_string(&users).unwrap();
+    assert!(
+        text.starts_with("# mail users\n") && text.contains("\nbob@example.com:{PLAIN}bob::::::\n")
+    );
+    let (_, status_body) = server.get("/v1/status/alice@example.com", Some(TOKEN));
+    let s: Value = serde_json::from_str(&status_body).unwrap();
+    assert_eq!(
+        (s["status"].as_str(), s["history_entries"].as_u64()),
+        (Some("ok"), Some(1))
+    );
+
+    // The old password no longer verifies; the same new one again is reuse.
+    let (status, v) = server.change("alice@example.com", OLD, "Other#Tundra#Lantern5");
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("wrong_current_password"))
+    );
+    let (status, v) = server.change("alice@example.com", NEW, NEW);
+    assert_eq!(status, 422);
+    assert!(rules(&v["verdict"]).contains(&"reuse".to_owned()), "{v}");
+
+    // Unknown accounts answer as wrong passwords do.
+    let (status, v) = server.change("nobody@example.com", OLD, "Other#Tundra#Lantern5");
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (403, Some("wrong_current_password"))
+    );
+
+    // Third wrong password for alice: locked out, even with the right one.
+    for wrong in ["wrong-1", "wrong-2"] {
+        let (status, _) = server.change("alice@example.com", wrong, "Other#Tundra#Lantern5");
+        assert_eq!(status, 403);
+    }
+    let (status, v) = server.change("alice@example.com", NEW, "Other#Tundra#Lantern5");
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (429, Some("locked_out")),
+        "{v}"
+    );
+    let log = server.stop();
+
+    // The lockout lives in the store: a second server process agrees.
+    let server = Server::start(dir.path(), Some(&users), &["--max-failures", "3"]);
+    let (status, _) = server.change("alice@example.com", NEW, "Other#Tundra#Lantern5");
+    assert_eq!(status, 429);
+    let log2 = server.stop();
+    for secret in [
+        OLD,
+        NEW,
+        "Other#Tundra#Lantern5",
+        "wrong-1",
+        "wrong-2",
+        "alice1",
+    ] {
+        assert!(
+            !log.contains(secret) && !log2.contains(secret),
+            "{secret} in the log: {log}{log2}"
+        );
+    }
+    let db = std::fs::read(dir.path().join("history.db")).unwrap();
+    assert!(
+        !db.windows(NEW.len()).any(|w| w == NEW.as_bytes()),
+        "no plain password in the store"
+    );
+}
+
+#[test]
+fn roundcube_driver_and_dovecot_authenticate_the_new_password() {
+    dovecot::require();
+    let field = pwsentry::mailhash::dovecot_argon2id(
+        &pwsentry::Password::from(OLD),
+        &pwsentry::mailhash::MailHashParams::DOVECOT_DEFAULT,
+    )
+    .unwrap();
+    let dovecot = dovecot::Dovecot::start(&format!("alice@example.com:{field}::::::\n"));
+    assert!(dovecot.authenticates("alice@example.com", OLD));
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), Some(dovecot.users()), &[]);
+
+    let (status, body) = server.roundcube("alice@example.com", OLD, "short");
+    assert_eq!(status, 422);
+    assert!(body.contains("min_length"), "{body}");
+    let (status, body) = server.roundcube("alice@example.com", "not-it", NEW);
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = server.roundcube("alice@example.com", OLD, NEW);
+    assert_eq!((status, body.as_str()), (200, "ok"));
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !dovecot.authenticates("alice@example.com", NEW) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Dovecot never accepted the new password"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(!dovecot.authenticates("alice@example.com", OLD));
+    let log = server.stop();
+    assert!(
+        !log.contains(OLD) && !log.contains(NEW) && !log.contains("not-it"),
+        "{log}"
+    );
+}
