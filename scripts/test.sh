@@ -10,6 +10,9 @@ need=()
 command -v doveadm >/dev/null 2>&1 || need+=(dovecot-core)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+command -v dovecot >/dev/null 2>&1 || need+=(dovecot-core)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   sudo_cmd=""

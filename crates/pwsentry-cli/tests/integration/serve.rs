@@ -435,3 +435,78 @@ fn roundcube_driver_and_dovecot_authenticate_the_new_password() {
         "{log}"
     );
 }
+
+#[test]
+fn serves_https_with_the_given_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl (scripts/test.sh installs it)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let (c, k) = (cert.display().to_string(), key.display().to_string());
+    let server = Server::start(dir.path(), None, &["--tls-cert", &c, "--tls-key", &k]);
+    assert!(
+        server.base.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+    let out = Command::new("curl")
+        .args([
+            "--silent",
+            "--show-error",
+            "--cacert",
+            &c,
+            "--data-binary",
+            "@-",
+        ])
+        .args(["-H", "Content-Type: application/json"])
+        .arg(format!("{}/v1/check", server.base))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(b"{\"password\":\"Velvet#Orbit#Canyon42\"}")?;
+            child.wait_with_output()
+        })
+        .expect("curl (scripts/test.sh installs it)");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    assert_eq!(v["accepted"], true);
+    // Plain HTTP to the TLS port gets no answer.
+    let plain = server
+        .agent
+        .get(server.base.replace("https://", "http://") + "/healthz")
+        .call();
+    assert!(plain.is_err() || plain.unwrap().status().as_u16() >= 400);
+    server.stop();
+}
