@@ -416,8 +416,9 @@ impl Policy {
             .into());
         }
         let raw: RawPolicy = toml::from_str(text).map_err(|e| {
-            let msg = e.message().trim_end().to_owned();
-            PolicyError::at(origin, text, e.span().map(|s| s.start), msg)
+            let start = e.span().map(|s| s.start);
+            let msg = crate::error::plain_toml_message(e.message().trim_end(), text, start);
+            PolicyError::at(origin, text, start, msg)
         })?;
         let (settings, spans) = raw.merge(origin, text, base_dir)?;
         Policy::from_settings(settings, origin, text, &spans)

@@ -55,7 +55,10 @@ pub fn run(g: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<u8> {
     if args.batch {
         return batch(g, &checker, &judge);
     }
-    let verdict = match input::read_single("Password to check: ")? {
+    let verdict = match input::read_single(
+        "Password to check: ",
+        "use --batch to check one password per line",
+    )? {
         Single::Password(p) => judge(&p)?,
         Single::TooLong => checker.evaluate(&too_long_marker(&checker), &context),
     };

@@ -2,6 +2,7 @@
 
 mod check;
 mod generate_cmd;
+mod help;
 mod history_cmds;
 mod input;
 mod policy_cmd;
@@ -153,19 +154,17 @@ impl GlobalArgs {
 /// Parses arguments, runs the command, prints any error once and returns
 /// the exit status.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let json = help::wants_json(std::env::args_os());
+    let cli = match help::parse(std::env::args_os()) {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { EXIT_OK });
-        }
+        Err(e) => return help::usage_failure(&e, json),
     };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             let code = exit_code_for(&err);
             let _ = std::io::stdout().flush();
-            eprintln!("pwsentry: error: {}", render::error_chain(&err));
+            render::print_error(&err, json);
             ExitCode::from(code)
         }
     }

@@ -10,7 +10,7 @@
 //! Hash lines (and JSON with `--json`) go to stdout; everything else goes
 //! to the terminal on stderr, so `pwsentry set ... > hash.txt` works.
 
-use super::input::{self, Line};
+use super::input::{self, Single};
 use super::{EXIT_ABORTED, EXIT_OK, EXIT_REJECTED, GlobalArgs, history_cmds, render};
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
@@ -183,17 +183,10 @@ impl Job<'_> {
     /// `record`. The verdict goes to stderr (with `--json`, one object to
     /// stdout), the hash line to stdout.
     fn read_stdin(&self) -> anyhow::Result<u8> {
-        let line = input::read_line(&mut std::io::stdin().lock()).context("cannot read stdin")?;
-        let password = match line {
-            None => Password::default(),
-            Some(Line::Text(p)) => p,
-            Some(Line::TooLong) => {
+        let password = match input::read_single("New password: ", "set takes the one new password")? {
+            Single::Password(p) => p,
+            Single::TooLong => {
                 Password::new("x".repeat(self.checker.policy().length().max as usize + 1))
-            }
-            Some(Line::InvalidUtf8 { offset }) => {
-                bail!(
-                    "stdin is not valid UTF-8 (first invalid byte at offset {offset}); passwords must be UTF-8 text"
-                )
             }
         };
         let change = self.evaluate(&password)?;

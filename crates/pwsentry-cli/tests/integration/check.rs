@@ -296,8 +296,15 @@ fn cli_bad_stdin() {
         "{}",
         out.stderr
     );
-    // Empty stdin: an empty password, rejected rather than an error.
+    // Empty stdin: a usage error, not an empty password.
     let out = pwsentry(["--json", "check"]).run();
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stdout.is_empty(), "no verdict: {}", out.stdout);
+    let err: serde_json::Value = serde_json::from_str(out.stderr.trim()).unwrap();
+    assert_eq!(err["error"]["code"], "usage");
+    assert!(err["error"]["message"].as_str().unwrap().contains("no password on stdin"));
+    // An empty line is an empty password: rejected.
+    let out = pwsentry(["--json", "check"]).stdin("\n").run();
     assert_eq!(out.code, 1);
     assert!(out.rules().contains(&"min_length".to_owned()));
     // A 10 MB line is rejected as too long without being scored.

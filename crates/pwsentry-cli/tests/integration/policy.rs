@@ -42,7 +42,10 @@ fn errors_name_line_column_and_allowed_keys() {
 
     let e = policy_error("[length]\nmin = \"eight\"\n");
     assert_eq!((e.line, e.column), (Some(2), Some(7)));
-    assert!(e.message.contains("invalid type"), "{}", e.message);
+    assert_eq!(
+        e.message, "length.min: expected a number, found the string \"eight\"",
+        "a type error in plain words, naming the key"
+    );
 
     let e = policy_error("[length]\nmin = -1\n");
     assert_eq!(e.line, Some(2));
