@@ -10,7 +10,7 @@ use super::{Cli, EXIT_OK, GlobalArgs};
 use anyhow::Context as _;
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
-use pwsentry::generate::{DEFAULT_WORDS, Generator, MAX_WORDS, Style};
+use pwsentry::generate::{DEFAULT_WORDS, Generator, MAX_WORDS, MIN_ENTROPY_BITS, Style};
 use pwsentry::{Checker, Context};
 use std::io::Write;
 
@@ -59,17 +59,18 @@ pub fn run(g: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> {
         (false, None) => Style::password_for(checker.policy()),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut entropy = 0.0;
+    // The weakest of the batch, for the note on stderr.
+    let mut least: Option<(f64, u8)> = None;
     for _ in 0..args.count {
-        let made = generator
-            .generate(style)
-            .context("cannot generate a password that satisfies the policy")?;
-        entropy = made.entropy_bits();
+        // The library's errors say what to ask for instead.
+        let made = generator.generate(style)?;
+        let (bits, score) = (made.entropy_bits(), made.strength().score);
+        least = Some(least.map_or((bits, score), |(b, s)| (b.min(bits), s.min(score))));
         if g.json {
             let line = serde_json::json!({
                 "password": made.password().expose(),
-                "entropy_bits": (made.entropy_bits() * 10.0).round() / 10.0,
-                "score": made.strength().score,
+                "entropy_bits": (bits * 10.0).floor() / 10.0,
+                "score": score,
                 "guesses_log10": (made.strength().guesses_log10 * 100.0).round() / 100.0,
             });
             writeln!(out, "{line}")?;
@@ -78,15 +79,17 @@ pub fn run(g: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> {
         }
     }
     out.flush()?;
-    if !g.json {
+    if let (false, Some((bits, score))) = (g.json, least) {
         let what = match style {
             Style::Passphrase { words } => format!("{words}-word passphrase"),
             Style::Password { length } => format!("{length}-character password"),
             _ => "password".to_owned(),
         };
         let each = if args.count == 1 { "" } else { " each" };
+        // Rounded down: the note never claims more than the draw has.
+        let bits = (bits * 10.0).floor() / 10.0;
         eprintln!(
-            "{what}: {entropy:.1} bits of entropy{each}, strength 4/4, accepted by the policy"
+            "{what}: {bits:.1} bits of entropy{each} (at least {MIN_ENTROPY_BITS:.0} required), zxcvbn strength {score}/4, accepted by the policy"
         );
     }
     Ok(EXIT_OK)

@@ -115,7 +115,7 @@ fn passwords_mix_every_class_and_passphrases_follow_the_policy() {
         );
     }
     // The shipped policy wants a digit; NIST wants nothing but words.
-    let seed = generate(None, &["--words", "4", "--count", "20"]);
+    let seed = generate(None, &["--words", "5", "--count", "20"]);
     assert!(
         seed.iter().all(|l| l.chars().any(|c| c.is_ascii_digit())),
         "{seed:?}"
@@ -140,7 +140,7 @@ fn entropy_goes_to_stderr_or_into_the_json() {
     );
     assert!(
         out.stderr
-            .contains("6-word passphrase: 80.5 bits of entropy"),
+            .contains("6-word passphrase: 80.5 bits of entropy (at least 60 required), zxcvbn strength 4/4"),
         "{}",
         out.stderr
     );
@@ -162,7 +162,7 @@ fn impossible_requests_fail_with_a_reason() {
     let out = pwsentry(["generate", "--length", "8"]).run();
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("ask for a longer password"),
+        out.stderr.contains("ask for 11 characters or more"),
         "{}",
         out.stderr
     );
@@ -174,6 +174,41 @@ fn impossible_requests_fail_with_a_reason() {
 
     let out = pwsentry(["generate", "--words", "0"]).run();
     assert_eq!(out.code, 2, "clap rejects it");
+}
+
+#[test]
+fn too_little_real_entropy_is_refused_whatever_zxcvbn_says() {
+    // One word of 7,776 (plus a digit and a symbol) scores 4/4 with zxcvbn
+    // but has about 20 bits: refused, nothing on stdout.
+    for words in ["1", "2", "4"] {
+        let out = pwsentry(["generate", "--words", words]).run();
+        assert_eq!(out.code, 2, "--words {words}: {}", out.stdout);
+        assert!(out.stdout.is_empty(), "nothing generated: {}", out.stdout);
+        assert!(
+            out.stderr.contains(&format!("refused: a {words}-word passphrase has only"))
+                && out.stderr.contains("below the 60-bit floor")
+                && out.stderr.contains("ask for 5 words or more"),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = pwsentry(["--json", "generate", "--length", "10"]).run();
+    assert_eq!(out.code, 2);
+    let err: serde_json::Value = serde_json::from_str(out.stderr.trim()).unwrap();
+    assert_eq!(err["error"]["code"], "cannot_generate");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("a 10-character password has only 53.7 bits"),
+        "{err}"
+    );
+    // Five words are enough, and the note says what zxcvbn really said.
+    let out = pwsentry(["--json", "generate", "--words", "5", "--count", "5"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for v in out.json_lines() {
+        assert!(v["entropy_bits"].as_f64().unwrap() >= 60.0, "{v}");
+    }
 }
 
 #[test]
