@@ -233,22 +233,25 @@ mod tests {
             plain("[composition]\npatterns = \"x\"\n"),
             "composition.patterns: expected a list, found the string \"x\""
         );
-        assert_eq!(
-            plain("preset = 3\n"),
-            "preset: expected a string, found 3"
-        );
+        assert_eq!(plain("preset = 3\n"), "preset: expected a string, found 3");
         // Line and column still point at the value.
         let e = match crate::Policy::from_toml_str("[length]\nmin = \"eight\"\n") {
             Err(Error::Policy(e)) => e,
             other => panic!("{other:?}"),
         };
         assert_eq!((e.line, e.column), (Some(2), Some(7)));
-        assert_eq!(e.message, "length.min: expected a number, found the string \"eight\"");
+        assert_eq!(
+            e.message,
+            "length.min: expected a number, found the string \"eight\""
+        );
     }
 
     #[test]
     fn other_messages_are_kept() {
-        assert_eq!(plain_toml_message("unknown field `x`", "", None), "unknown field `x`");
+        assert_eq!(
+            plain_toml_message("unknown field `x`", "", None),
+            "unknown field `x`"
+        );
         assert_eq!(
             plain_toml_message("invalid type: string \"3\", expected u8", "", None),
             "expected a number, found the string \"3\""

@@ -729,25 +729,45 @@ mod tests {
             assert!(bits < MIN_ENTROPY_BITS, "{bits}");
             assert_eq!(hint, "ask for 5 words or more", "{err}");
         }
-        let one = g.generate(Style::Passphrase { words: 1 }).unwrap_err().to_string();
-        assert!(one.starts_with("refused: a 1-word passphrase has only "), "{one}");
+        let one = g
+            .generate(Style::Passphrase { words: 1 })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            one.starts_with("refused: a 1-word passphrase has only "),
+            "{one}"
+        );
         assert!(one.contains("below the 60-bit floor"), "{one}");
         let five = g.generate(Style::Passphrase { words: 5 }).unwrap();
         assert!(five.entropy_bits() >= MIN_ENTROPY_BITS);
         let err = g.generate(Style::Password { length: 9 }).unwrap_err();
-        assert!(matches!(err, GenerateError::TooLittleEntropy { .. }), "{err}");
+        assert!(
+            matches!(err, GenerateError::TooLittleEntropy { .. }),
+            "{err}"
+        );
         let err = g.generate(Style::Password { length: 10 }).unwrap_err();
-        assert!(err.to_string().contains("ask for 11 characters or more"), "{err}");
+        assert!(
+            err.to_string().contains("ask for 11 characters or more"),
+            "{err}"
+        );
         let eleven = g.generate(Style::Password { length: 11 }).unwrap();
-        assert!(eleven.entropy_bits() >= MIN_ENTROPY_BITS, "{}", eleven.entropy_bits());
+        assert!(
+            eleven.entropy_bits() >= MIN_ENTROPY_BITS,
+            "{}",
+            eleven.entropy_bits()
+        );
         // A policy that allows only short passwords cannot have them generated.
         let short = Checker::new(
-            Policy::from_toml_str("[length]\nmin = 6\nmax = 8\n[strength]\nmin_score = 0\n").unwrap(),
+            Policy::from_toml_str("[length]\nmin = 6\nmax = 8\n[strength]\nmin_score = 0\n")
+                .unwrap(),
         );
         let err = Generator::new(&short)
             .generate(Style::password_for(short.policy()))
             .unwrap_err();
-        assert!(matches!(err, GenerateError::TooLittleEntropy { .. }), "{err}");
+        assert!(
+            matches!(err, GenerateError::TooLittleEntropy { .. }),
+            "{err}"
+        );
     }
 
     #[test]

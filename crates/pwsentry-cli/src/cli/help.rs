@@ -13,7 +13,8 @@ const GLOBAL_HEADING: &str = "Global options (before or after the command)";
 
 /// Said at the end of every subcommand's help instead of repeating the
 /// global options.
-const GLOBAL_NOTE: &str = "Global options: --policy FILE, --db FILE, --now RFC3339, --json (see `pwsentry --help`).";
+const GLOBAL_NOTE: &str =
+    "Global options: --policy FILE, --db FILE, --now RFC3339, --json (see `pwsentry --help`).";
 
 /// The full command definition with global options shown once.
 ///
@@ -101,10 +102,16 @@ mod tests {
     #[test]
     fn global_options_are_listed_once() {
         let top = help(&["pwsentry", "--help"]);
-        assert!(top.contains("--policy <FILE>") && top.contains(GLOBAL_HEADING), "{top}");
+        assert!(
+            top.contains("--policy <FILE>") && top.contains(GLOBAL_HEADING),
+            "{top}"
+        );
         let check = help(&["pwsentry", "check", "--help"]);
         assert!(!check.contains("--policy <FILE>"), "{check}");
-        assert!(check.contains("--batch") && check.contains(GLOBAL_NOTE), "{check}");
+        assert!(
+            check.contains("--batch") && check.contains(GLOBAL_NOTE),
+            "{check}"
+        );
         let show = help(&["pwsentry", "policy", "show", "--help"]);
         assert!(!show.contains("--db <FILE>"), "{show}");
     }
@@ -114,7 +121,10 @@ mod tests {
         let cli = parse(["pwsentry", "check", "--json", "--policy", "p.toml"].map(OsString::from))
             .unwrap();
         assert!(cli.global.json);
-        assert_eq!(cli.global.policy.as_deref(), Some(std::path::Path::new("p.toml")));
+        assert_eq!(
+            cli.global.policy.as_deref(),
+            Some(std::path::Path::new("p.toml"))
+        );
     }
 
     #[test]
@@ -122,7 +132,10 @@ mod tests {
         let args = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
         assert!(wants_json(args(&["pwsentry", "check", "--json"])));
         assert!(!wants_json(args(&["pwsentry", "check", "--", "--json"])));
-        assert!(!wants_json(args(&["--json", "check"])), "argv[0] is the program");
+        assert!(
+            !wants_json(args(&["--json", "check"])),
+            "argv[0] is the program"
+        );
     }
 
     #[test]

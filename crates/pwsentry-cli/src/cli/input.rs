@@ -177,13 +177,27 @@ mod tests {
     fn a_single_password_is_exactly_one_line() {
         assert_eq!(single(b"pw\n"), Ok("text:pw".into()));
         assert_eq!(single(b"pw"), Ok("text:pw".into()));
-        assert_eq!(single(b"\n"), Ok("text:".into()), "an empty line is an empty password");
+        assert_eq!(
+            single(b"\n"),
+            Ok("text:".into()),
+            "an empty line is an empty password"
+        );
         let empty = single(b"").unwrap_err();
         assert!(empty.starts_with("usage: no password on stdin"), "{empty}");
         let two = single(b"a\nb\n").unwrap_err();
-        assert!(two.starts_with("usage: stdin has more than one line") && two.ends_with("use --batch"), "{two}");
-        assert!(single(b"a\n\n").is_err(), "a second, empty line is a second line");
-        assert!(single(b"ab\xff\n").unwrap_err().starts_with("invalid_input: "));
+        assert!(
+            two.starts_with("usage: stdin has more than one line") && two.ends_with("use --batch"),
+            "{two}"
+        );
+        assert!(
+            single(b"a\n\n").is_err(),
+            "a second, empty line is a second line"
+        );
+        assert!(
+            single(b"ab\xff\n")
+                .unwrap_err()
+                .starts_with("invalid_input: ")
+        );
     }
 
     #[test]

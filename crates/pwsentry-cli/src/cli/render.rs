@@ -124,7 +124,10 @@ pub fn error_code(err: &anyhow::Error) -> &'static str {
         if let Some(e) = cause.downcast_ref::<pwsentry::Error>() {
             return library_error_code(e);
         }
-        if cause.downcast_ref::<pwsentry::generate::GenerateError>().is_some() {
+        if cause
+            .downcast_ref::<pwsentry::generate::GenerateError>()
+            .is_some()
+        {
             return "cannot_generate";
         }
         if cause.downcast_ref::<clap::Error>().is_some() {

@@ -302,7 +302,12 @@ fn cli_bad_stdin() {
     assert!(out.stdout.is_empty(), "no verdict: {}", out.stdout);
     let err: serde_json::Value = serde_json::from_str(out.stderr.trim()).unwrap();
     assert_eq!(err["error"]["code"], "usage");
-    assert!(err["error"]["message"].as_str().unwrap().contains("no password on stdin"));
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no password on stdin")
+    );
     // An empty line is an empty password: rejected.
     let out = pwsentry(["--json", "check"]).stdin("\n").run();
     assert_eq!(out.code, 1);

@@ -139,8 +139,9 @@ fn entropy_goes_to_stderr_or_into_the_json() {
         "only the passphrase on stdout"
     );
     assert!(
-        out.stderr
-            .contains("6-word passphrase: 80.5 bits of entropy (at least 60 required), zxcvbn strength 4/4"),
+        out.stderr.contains(
+            "6-word passphrase: 80.5 bits of entropy (at least 60 required), zxcvbn strength 4/4"
+        ),
         "{}",
         out.stderr
     );
@@ -185,7 +186,8 @@ fn too_little_real_entropy_is_refused_whatever_zxcvbn_says() {
         assert_eq!(out.code, 2, "--words {words}: {}", out.stdout);
         assert!(out.stdout.is_empty(), "nothing generated: {}", out.stdout);
         assert!(
-            out.stderr.contains(&format!("refused: a {words}-word passphrase has only"))
+            out.stderr
+                .contains(&format!("refused: a {words}-word passphrase has only"))
                 && out.stderr.contains("below the 60-bit floor")
                 && out.stderr.contains("ask for 5 words or more"),
             "{}",
@@ -200,7 +202,7 @@ fn too_little_real_entropy_is_refused_whatever_zxcvbn_says() {
         err["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("a 10-character password has only 53.7 bits"),
+            .contains("a 10-character password has only 53.8 bits"),
         "{err}"
     );
     // Five words are enough, and the note says what zxcvbn really said.
