@@ -6,6 +6,7 @@ mod help;
 mod history_cmds;
 mod input;
 mod policy_cmd;
+mod policy_init;
 mod render;
 mod set;
 
