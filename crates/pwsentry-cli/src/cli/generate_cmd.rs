@@ -9,10 +9,11 @@
 use super::{Cli, EXIT_OK, GlobalArgs};
 use anyhow::Context as _;
 use clap::{Args, CommandFactory};
-use clap_complete::Shell;
+use clap_complete::{Generator as _, Shell};
 use pwsentry::generate::{DEFAULT_WORDS, Generator, MAX_WORDS, MIN_ENTROPY_BITS, Style};
 use pwsentry::{Checker, Context};
 use std::io::Write;
+use std::path::PathBuf;
 
 /// Arguments of `generate`.
 #[derive(Debug, Args)]
@@ -40,6 +41,11 @@ pub struct CompletionsArgs {
     /// The shell to complete for
     #[arg(value_enum)]
     pub shell: Shell,
+    /// Write the script into this folder (for packagers), named as the
+    /// shell expects (pwsentry.bash, _pwsentry, pwsentry.fish, ...), instead
+    /// of printing it
+    #[arg(long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
 }
 
 pub fn run(g: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> {
@@ -99,19 +105,20 @@ pub fn completions(args: &CompletionsArgs) -> anyhow::Result<u8> {
     // clap_complete panics when its writer fails, so render to memory first.
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut Cli::command(), "pwsentry", &mut script);
-    write_stdout(&script).context("cannot write the completion script")
-}
-
-pub fn man() -> anyhow::Result<u8> {
-    let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut page)
-        .context("cannot render the man page")?;
-    write_stdout(&page).context("cannot write the man page")
+    match &args.output {
+        Some(dir) => {
+            let path = dir.join(args.shell.file_name("pwsentry"));
+            std::fs::write(&path, &script)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("{}", path.display());
+            Ok(EXIT_OK)
+        }
+        None => write_stdout(&script).context("cannot write the completion script"),
+    }
 }
 
 /// Writes `bytes` to stdout; a reader that stopped early (`| head`) is fine.
-fn write_stdout(bytes: &[u8]) -> anyhow::Result<u8> {
+pub(super) fn write_stdout(bytes: &[u8]) -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),

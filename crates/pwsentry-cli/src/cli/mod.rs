@@ -5,6 +5,7 @@ mod generate_cmd;
 mod help;
 mod history_cmds;
 mod input;
+mod man;
 mod policy_cmd;
 mod policy_init;
 mod render;
@@ -80,10 +81,10 @@ pub enum Command {
     Generate(generate_cmd::GenerateArgs),
     /// Show or validate the policy
     Policy(policy_cmd::PolicyArgs),
-    /// Print a shell completion script
+    /// Print a shell completion script, or write it with --output
     Completions(generate_cmd::CompletionsArgs),
-    /// Print the man page (roff) to stdout
-    Man,
+    /// Print the man page (roff), or write it with --output
+    Man(man::ManArgs),
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
@@ -196,6 +197,6 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Generate(args) => generate_cmd::run(g, &args),
         Command::Policy(args) => policy_cmd::run(g, &args),
         Command::Completions(args) => generate_cmd::completions(&args),
-        Command::Man => generate_cmd::man(),
+        Command::Man(args) => man::run(&args),
     }
 }

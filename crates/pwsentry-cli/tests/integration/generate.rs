@@ -290,9 +290,59 @@ fn man_page_is_roff_with_every_command() {
             .output()
             .expect("man runs");
         let text = String::from_utf8_lossy(&rendered.stdout);
+        for section in [
+            "COMMANDS",
+            "EXIT STATUS",
+            "FILES",
+            "ENVIRONMENT",
+            "EXAMPLES",
+        ] {
+            assert!(text.contains(section), "{section} missing:\n{text}");
+        }
         assert!(
-            text.contains("SUBCOMMANDS") || text.contains("Subcommands"),
-            "{text}"
+            String::from_utf8_lossy(&rendered.stderr).trim().is_empty(),
+            "man warns: {}",
+            String::from_utf8_lossy(&rendered.stderr)
         );
     }
+    // It names no other page: none is installed with it.
+    let named: Vec<&str> = out
+        .stdout
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| w.ends_with("(1)") || w.ends_with("(5)") || w.ends_with("(8)"))
+        .collect();
+    assert!(named.is_empty(), "names other pages: {named:?}");
+}
+
+#[test]
+fn man_and_completions_write_files_for_packagers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let out = pwsentry(["man", "--output", &d]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let page = std::fs::read_to_string(dir.path().join("pwsentry.1")).unwrap();
+    assert_eq!(
+        page,
+        pwsentry(["man"]).run().stdout,
+        "the same page as on stdout"
+    );
+    assert_eq!(
+        out.stdout.trim(),
+        dir.path().join("pwsentry.1").display().to_string()
+    );
+    for (shell, file, marker) in [
+        ("bash", "pwsentry.bash", "complete -F _pwsentry"),
+        ("zsh", "_pwsentry", "#compdef pwsentry"),
+        ("fish", "pwsentry.fish", "complete -c pwsentry"),
+    ] {
+        let out = pwsentry(["completions", shell, "--output", &d]).run();
+        assert_eq!(out.code, 0, "{shell}: {}", out.stderr);
+        let script = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        assert!(script.contains(marker), "{shell}");
+    }
+    let missing = dir.path().join("no/such/dir").display().to_string();
+    let out = pwsentry(["--json", "man", "--output", &missing]).run();
+    assert_eq!(out.code, 2);
+    let err: serde_json::Value = serde_json::from_str(out.stderr.trim()).unwrap();
+    assert_eq!(err["error"]["code"], "io", "{err}");
 }
