@@ -274,11 +274,13 @@ fn cli_batch_keeps_input_order_and_reports_bad_lines() {
     let lines = out.json_lines();
     assert_eq!(lines.len(), 3);
     assert!(
-        lines[1]["error"]
+        lines[1]["error"]["message"]
             .as_str()
             .unwrap()
             .contains("line 2 is not valid UTF-8")
     );
+    assert_eq!(lines[1]["error"]["code"], "invalid_input");
+    assert_eq!(lines[1]["accepted"], false);
     assert_eq!(lines[2]["accepted"], false);
     // All accepted: exit 0.
     let out = pwsentry(["check", "--batch"])
