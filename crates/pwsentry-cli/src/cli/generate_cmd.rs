@@ -101,7 +101,7 @@ pub fn run(g: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-pub fn completions(args: &CompletionsArgs) -> anyhow::Result<u8> {
+pub fn completions(g: &GlobalArgs, args: &CompletionsArgs) -> anyhow::Result<u8> {
     // clap_complete panics when its writer fails, so render to memory first.
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut Cli::command(), "pwsentry", &mut script);
@@ -110,10 +110,22 @@ pub fn completions(args: &CompletionsArgs) -> anyhow::Result<u8> {
             let path = dir.join(args.shell.file_name("pwsentry"));
             std::fs::write(&path, &script)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("{}", path.display());
+            print_written(g, &path);
             Ok(EXIT_OK)
         }
         None => write_stdout(&script).context("cannot write the completion script"),
+    }
+}
+
+/// Says which file `--output` wrote: its path, or `{"file": …}` with `--json`.
+pub(super) fn print_written(g: &GlobalArgs, path: &std::path::Path) {
+    if g.json {
+        println!(
+            "{}",
+            serde_json::json!({"file": path.display().to_string()})
+        );
+    } else {
+        println!("{}", path.display());
     }
 }
 

@@ -4,7 +4,7 @@
 //! and EXAMPLES. One page, `pwsentry(1)`: it names no other page, since
 //! none is installed with it.
 
-use super::{Cli, EXIT_OK};
+use super::{Cli, EXIT_OK, GlobalArgs};
 use anyhow::Context as _;
 use clap::{Args, CommandFactory};
 use std::path::PathBuf;
@@ -141,14 +141,14 @@ pub fn page() -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
-pub fn run(args: &ManArgs) -> anyhow::Result<u8> {
+pub fn run(g: &GlobalArgs, args: &ManArgs) -> anyhow::Result<u8> {
     let page = page().context("cannot render the man page")?;
     match &args.output {
         Some(dir) => {
             let path = dir.join("pwsentry.1");
             std::fs::write(&path, &page)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("{}", path.display());
+            super::generate_cmd::print_written(g, &path);
             Ok(EXIT_OK)
         }
         None => super::generate_cmd::write_stdout(&page).context("cannot write the man page"),

@@ -196,7 +196,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Set(args) => set::run(g, &args),
         Command::Generate(args) => generate_cmd::run(g, &args),
         Command::Policy(args) => policy_cmd::run(g, &args),
-        Command::Completions(args) => generate_cmd::completions(&args),
-        Command::Man(args) => man::run(&args),
+        Command::Completions(args) => generate_cmd::completions(g, &args),
+        Command::Man(args) => man::run(g, &args),
     }
 }

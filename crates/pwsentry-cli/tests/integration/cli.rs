@@ -27,12 +27,16 @@ fn json_error(out: &Output) -> (String, String) {
     (code, message)
 }
 
+/// A run that must fail: arguments, stdin, exit code, error code and a
+/// piece of the message.
+type FailingRun<'a> = (Vec<&'a str>, &'a [u8], i32, &'a str, &'a str);
+
 #[test]
 fn errors_under_json_are_json_on_stderr_with_stable_codes() {
     let dir = tempfile::tempdir().unwrap();
     let bad = write(dir.path(), "bad.toml", "[strength]\nmin_score = \"3\"\n");
     let bad = bad.display().to_string();
-    let cases: Vec<(Vec<&str>, &[u8], i32, &str, &str)> = vec![
+    let cases: Vec<FailingRun> = vec![
         (
             vec!["--json", "check", "--no-such-option"],
             b"",

@@ -340,6 +340,12 @@ fn man_and_completions_write_files_for_packagers() {
         let script = std::fs::read_to_string(dir.path().join(file)).unwrap();
         assert!(script.contains(marker), "{shell}");
     }
+    let out = pwsentry(["--json", "completions", "bash", "--output", &d]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.json()["file"],
+        dir.path().join("pwsentry.bash").display().to_string()
+    );
     let missing = dir.path().join("no/such/dir").display().to_string();
     let out = pwsentry(["--json", "man", "--output", &missing]).run();
     assert_eq!(out.code, 2);
