@@ -250,7 +250,7 @@ impl<'c> Generator<'c> {
     ///
     /// # Errors
     /// [`GenerateError`] when `style` asks for a length or word count the
-    /// policy cannot accept, or when [`MAX_ATTEMPTS`] candidates all failed
+    /// policy cannot accept, or when 100 candidates in a row all failed
     /// the checker (a restrictive pattern, too few words for strength 4);
     /// [`GenerateError::TooLittleEntropy`] when the style's entropy is
     /// below [`MIN_ENTROPY_BITS`].
