@@ -75,13 +75,21 @@ pub fn usage_failure(e: &clap::Error, json: bool) -> ExitCode {
         return ExitCode::from(EXIT_OK);
     }
     if json {
+        use clap::error::ErrorKind;
         let text = e.render().to_string();
-        let first = text
-            .lines()
-            .next()
-            .unwrap_or("invalid arguments")
-            .trim_start_matches("error: ");
-        eprintln!("{}", render::error_json("usage", first));
+        let message = match e.kind() {
+            // A word in the wrong place is as likely a password
+            // (`pwsentry check hunter2`) as a typo: never repeat it.
+            ErrorKind::UnknownArgument | ErrorKind::InvalidSubcommand => {
+                "unexpected argument (not shown: it may be a password); passwords are read from standard input or the prompt, never from arguments"
+            }
+            _ => text
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: "),
+        };
+        eprintln!("{}", render::error_json("usage", message));
     } else {
         let _ = e.print();
     }

@@ -259,7 +259,17 @@ impl Job<'_> {
             "Type it (nothing is shown) and press Enter, or type g and Enter to have one generated. Esc or Ctrl-C cancels.",
         )?;
         let mut shown = None;
-        let end = self.prompt(screen, &mut shown)?;
+        let end = match self.prompt(screen, &mut shown) {
+            Ok(end) => end,
+            Err(e) => {
+                // Failing to record must not leave a generated password
+                // on the screen either.
+                if let Some(mark) = shown {
+                    let _ = screen.erase_since(mark);
+                }
+                return Err(e);
+            }
+        };
         if let (false, Some(mark)) = (end.recorded, shown) {
             // Nothing was recorded: the password shown is of no use, and
             // must not stay on the screen or in its scrollback.

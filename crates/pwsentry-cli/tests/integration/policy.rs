@@ -260,6 +260,9 @@ fn policy_init_asks_and_writes_a_commented_valid_policy() {
         .run();
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.json()["valid"], true);
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "world-readable, owner-writable");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("conf"))
         .unwrap()
         .map(|e| e.unwrap().file_name())
