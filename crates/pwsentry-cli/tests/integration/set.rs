@@ -740,3 +740,41 @@ fn set_takes_exactly_one_line_of_stdin() {
     );
     assert!(!s.is_recorded(STRONG));
 }
+
+#[test]
+fn set_json_at_a_terminal_prints_one_object_at_the_end() {
+    let s = Setup::new();
+    let mut p = s.spawn_set(&["--json"]);
+    p.enter(STRONG);
+    p.expect("Type it again to confirm: ");
+    p.enter(STRONG);
+    // The object (stdout) comes before the last words (stderr).
+    let before = p.expect("recorded (strength 4/4");
+    let (code, _) = p.finish();
+    assert_eq!(code, 0);
+    let line = before
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON in {before:?}"));
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(
+        (v["accepted"].clone(), v["recorded"].clone()),
+        (true.into(), true.into())
+    );
+    assert_eq!(v["account"], ACCOUNT);
+    // Cancelled before any check: recorded false, no verdict.
+    let mut p = s.spawn_set(&["--json"]);
+    p.type_text("\x1b");
+    p.expect("Cancelled; nothing was recorded.");
+    let (code, rest) = p.finish();
+    assert_eq!(code, 130);
+    let line = rest
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON in {rest:?}"));
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["recorded"], false);
+    assert!(v["accepted"].is_null(), "{v}");
+}
