@@ -315,7 +315,7 @@ impl<'c> Generator<'c> {
                 }
             };
             if entropy_bits < MIN_ENTROPY_BITS {
-                return Err(too_little_entropy(style, entropy_bits));
+                return Err(too_little_entropy(style, entropy_bits, policy.length().max));
             }
             let verdict = self.checker.evaluate(&candidate, &self.context);
             match accepted_strength(verdict) {
@@ -340,16 +340,21 @@ impl<'c> Generator<'c> {
 
 /// The refusal of a style that draws from too small a space, saying how
 /// much more would do.
-fn too_little_entropy(style: Style, bits: f64) -> GenerateError {
+fn too_little_entropy(style: Style, bits: f64, max_length: u32) -> GenerateError {
     let (what, hint) = match style {
         Style::Password { length } => {
             // Every extra character is drawn from the whole alphabet.
             let per_char = (ALPHABET_LEN as f64).log2();
             let more = ((MIN_ENTROPY_BITS - bits) / per_char).ceil().max(1.0) as usize;
-            (
-                format!("a {length}-character password"),
-                format!("ask for {} characters or more", length + more),
-            )
+            let enough = length + more;
+            let hint = if enough > max_length as usize {
+                format!(
+                    "the policy's length.max ({max_length}) is too short for {enough} characters; raise it"
+                )
+            } else {
+                format!("ask for {enough} characters or more")
+            };
+            (format!("a {length}-character password"), hint)
         }
         Style::Passphrase { words } => {
             let per_word = (WORDLIST_LEN as f64).log2();
@@ -767,6 +772,11 @@ mod tests {
         assert!(
             matches!(err, GenerateError::TooLittleEntropy { .. }),
             "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("length.max (8) is too short for 11 characters"),
+            "no impossible advice: {err}"
         );
     }
 
