@@ -103,8 +103,9 @@ pub fn read_single(prompt: &str, several: &str) -> anyhow::Result<Single> {
     single_line(&mut stdin.lock(), several)
 }
 
-/// The one line of `reader`, as [`read_single`] takes it.
-fn single_line(reader: &mut impl BufRead, several: &str) -> anyhow::Result<Single> {
+/// The one line of `reader`, as [`read_single`] takes it (for a command
+/// that has read other lines of the same input first).
+pub fn single_line(reader: &mut impl BufRead, several: &str) -> anyhow::Result<Single> {
     let first = match read_line(reader).context("cannot read stdin")? {
         None => {
             return Err(usage(

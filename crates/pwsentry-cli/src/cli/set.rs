@@ -312,11 +312,8 @@ impl Job<'_> {
             if !change.verdict().accepted() {
                 tries += 1;
                 last = Some(change.verdict().clone());
-                if self.rejected(screen, change.verdict(), tries)? {
-                    return Ok(End::not_recorded(
-                        last,
-                        "The current password is too new to be changed yet; nothing was recorded.",
-                    ));
+                if let Some(why) = self.rejected(screen, change.verdict(), tries)? {
+                    return Ok(End::not_recorded(last, why));
                 }
                 continue;
             }
@@ -361,12 +358,20 @@ impl Job<'_> {
         ))
     }
 
-    /// Shows why a password was rejected; `true` when trying again is
-    /// pointless (the current password is too new to change).
-    fn rejected(&self, screen: &Screen, verdict: &Verdict, tries: u32) -> anyhow::Result<bool> {
+    /// Shows why a password was rejected. `Some(message)` when trying
+    /// again is pointless (the current password is too new to change): the
+    /// last words of the run.
+    fn rejected(
+        &self,
+        screen: &Screen,
+        verdict: &Verdict,
+        tries: u32,
+    ) -> anyhow::Result<Option<&'static str>> {
         screen.rejection(verdict)?;
         if verdict.violates(Rule::MinAge) {
-            return Ok(true);
+            return Ok(Some(
+                "The current password is too new to be changed yet; nothing was recorded.",
+            ));
         }
         if tries < MAX_TRIES {
             let left = MAX_TRIES - tries;
@@ -375,7 +380,7 @@ impl Job<'_> {
                 if left == 1 { "try" } else { "tries" }
             ))?;
         }
-        Ok(false)
+        Ok(None)
     }
 
     /// Generates a passphrase (a random password if the policy cannot take
