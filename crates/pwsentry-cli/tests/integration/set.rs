@@ -778,3 +778,19 @@ fn set_json_at_a_terminal_prints_one_object_at_the_end() {
     assert_eq!(v["recorded"], false);
     assert!(v["accepted"].is_null(), "{v}");
 }
+
+#[test]
+fn a_password_too_new_to_change_ends_the_prompt_at_once() {
+    let s = Setup::new();
+    std::fs::write(&s.policy, format!("{POLICY}[rotation]\nmin_age_days = 1\n")).unwrap();
+    let out = s.run(&["record", "--account", ACCOUNT], &format!("{STRONG}\n"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut p = s.spawn_set(&[]);
+    p.enter("Lunar#Pickle#Anthem77");
+    p.expect("Not accepted:");
+    p.expect("The current password is too new to be changed yet; nothing was recorded.");
+    let (code, rest) = p.finish();
+    assert_eq!(code, 1);
+    assert!(!rest.contains("New password:"), "no second try: {rest:?}");
+    assert!(!s.is_recorded("Lunar#Pickle#Anthem77"));
+}
