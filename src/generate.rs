@@ -5,8 +5,14 @@
 //! [`CryptoRng`] the caller passes) and built so that the policy's
 //! character-class rules hold by construction. Each candidate is then
 //! checked with the caller's [`Checker`]; one that is not accepted with the
-//! top zxcvbn score (4) is thrown away and another drawn, at most
-//! [`MAX_ATTEMPTS`] times, so a result always passes the checker.
+//! top zxcvbn score (4) is thrown away and another drawn (at most 100
+//! times), so a result always passes the checker.
+//!
+//! zxcvbn's score is an estimate for passwords people choose; it cannot
+//! see that a string was drawn at random from a small space (a one-word
+//! passphrase scores 4). So a style whose real entropy, computed from the
+//! way it is drawn, is below [`MIN_ENTROPY_BITS`] is refused
+//! ([`GenerateError::TooLittleEntropy`]), whatever zxcvbn says.
 //!
 //! Passphrases use the EFF large wordlist (7,776 words, CC BY 3.0 US, see
 //! `src/data/eff_large_wordlist.LICENSE.md`), embedded in the library.
@@ -45,43 +51,51 @@ use zeroize::Zeroizing;
 const EFF_LARGE_WORDLIST: &str = include_str!("data/eff_large_wordlist.txt");
 
 /// Number of words in the EFF large wordlist (6⁵, five dice).
-pub const WORDLIST_LEN: usize = 7776;
+const WORDLIST_LEN: usize = 7776;
 /// Length of a generated password when the policy asks for no more.
 pub const DEFAULT_LENGTH: usize = 16;
 /// Words in a generated passphrase by default (about 77.5 bits).
 pub const DEFAULT_WORDS: usize = 6;
 /// Most words a passphrase may have.
 pub const MAX_WORDS: usize = 64;
+/// The least entropy, in bits, a generated password or passphrase may have
+/// (the draw's own entropy, not zxcvbn's estimate): about 10¹⁸ equally
+/// likely outcomes, out of reach of offline guessing against a slow hash.
+/// Five words of a passphrase, or eleven random characters, reach it.
+pub const MIN_ENTROPY_BITS: f64 = 60.0;
 /// The zxcvbn score every generated password reaches, whatever the policy's
 /// own minimum.
-pub const REQUIRED_SCORE: u8 = 4;
+const REQUIRED_SCORE: u8 = 4;
 /// Candidates drawn before giving up on a style the policy cannot accept.
-pub const MAX_ATTEMPTS: u32 = 100;
+const MAX_ATTEMPTS: u32 = 100;
 
 /// Lowercase letters used in random passwords (no `l`, which looks like `1`).
-pub const LOWERCASE: &str = "abcdefghijkmnopqrstuvwxyz";
+const LOWERCASE: &str = "abcdefghijkmnopqrstuvwxyz";
 /// Uppercase letters used in random passwords (no `I` or `O`).
-pub const UPPERCASE: &str = "ABCDEFGHJKLMNPQRSTUVWXYZ";
+const UPPERCASE: &str = "ABCDEFGHJKLMNPQRSTUVWXYZ";
 /// Digits used in random passwords and passphrases (no `0` or `1`).
-pub const DIGITS: &str = "23456789";
+const DIGITS: &str = "23456789";
 /// Symbols used in random passwords and passphrases: none that needs
 /// quoting in a shell or a config file (no quotes, backslash, space or `|`).
-pub const SYMBOLS: &str = "!#$%&*+-./:;=?@^_~";
+const SYMBOLS: &str = "!#$%&*+-./:;=?@^_~";
 /// Between the words of a passphrase; counts as a symbol.
-pub const SEPARATOR: char = '-';
+const SEPARATOR: char = '-';
+/// Characters a random password draws its unconstrained positions from.
+const ALPHABET_LEN: usize = LOWERCASE.len() + UPPERCASE.len() + DIGITS.len() + SYMBOLS.len();
 
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Style {
-    /// `length` random characters from [`LOWERCASE`], [`UPPERCASE`],
-    /// [`DIGITS`] and [`SYMBOLS`], at least one of each and more where the
-    /// policy asks for more.
+    /// `length` random characters from lowercase and uppercase letters,
+    /// digits and symbols (leaving out look-alikes such as `l`, `1`, `O`,
+    /// `0`, and characters that need quoting in a shell), at least one of
+    /// each and more where the policy asks for more.
     Password {
         /// Characters.
         length: usize,
     },
-    /// `words` words from the EFF large wordlist joined by [`SEPARATOR`],
+    /// `words` words from the EFF large wordlist joined by `-`,
     /// with a capital letter, digits or symbols added only where the
     /// policy's composition rules require them.
     Passphrase {
@@ -146,7 +160,7 @@ impl Generated {
         self.entropy_bits
     }
 
-    /// zxcvbn's estimate (its score is always [`REQUIRED_SCORE`]).
+    /// zxcvbn's estimate (its score is always 4).
     pub fn strength(&self) -> &Strength {
         &self.strength
     }
@@ -176,6 +190,20 @@ pub enum GenerateError {
     Words {
         /// The requested word count.
         words: usize,
+    },
+    /// The style draws from too small a space: its entropy is below
+    /// [`MIN_ENTROPY_BITS`], however strong zxcvbn thinks the results are.
+    #[error(
+        "refused: {what} has only {bits:.1} bits of entropy, below the {floor:.0}-bit floor for generated passwords; {hint}",
+        floor = MIN_ENTROPY_BITS
+    )]
+    TooLittleEntropy {
+        /// The style asked for, e.g. "a 1-word passphrase".
+        what: String,
+        /// Its entropy in bits.
+        bits: f64,
+        /// What to ask for instead, e.g. "ask for 5 words or more".
+        hint: String,
     },
     /// No candidate of this style was accepted with the top strength score.
     #[error(
@@ -222,8 +250,10 @@ impl<'c> Generator<'c> {
     ///
     /// # Errors
     /// [`GenerateError`] when `style` asks for a length or word count the
-    /// policy cannot accept, or when [`MAX_ATTEMPTS`] candidates all failed
-    /// the checker (a restrictive pattern, too few words for strength 4).
+    /// policy cannot accept, or when 100 candidates in a row all failed
+    /// the checker (a restrictive pattern, too few words for strength 4);
+    /// [`GenerateError::TooLittleEntropy`] when the style's entropy is
+    /// below [`MIN_ENTROPY_BITS`].
     ///
     /// # Example
     /// ```
@@ -284,6 +314,9 @@ impl<'c> Generator<'c> {
                     passphrase(rng, &self.words, words, policy.composition())
                 }
             };
+            if entropy_bits < MIN_ENTROPY_BITS {
+                return Err(too_little_entropy(style, entropy_bits, policy.length().max));
+            }
             let verdict = self.checker.evaluate(&candidate, &self.context);
             match accepted_strength(verdict) {
                 Ok(strength) => {
@@ -303,6 +336,36 @@ impl<'c> Generator<'c> {
             hint,
         })
     }
+}
+
+/// The refusal of a style that draws from too small a space, saying how
+/// much more would do.
+fn too_little_entropy(style: Style, bits: f64, max_length: u32) -> GenerateError {
+    let (what, hint) = match style {
+        Style::Password { length } => {
+            // Every extra character is drawn from the whole alphabet.
+            let per_char = (ALPHABET_LEN as f64).log2();
+            let more = ((MIN_ENTROPY_BITS - bits) / per_char).ceil().max(1.0) as usize;
+            let enough = length + more;
+            let hint = if enough > max_length as usize {
+                format!(
+                    "the policy's length.max ({max_length}) is too short for {enough} characters; raise it"
+                )
+            } else {
+                format!("ask for {enough} characters or more")
+            };
+            (format!("a {length}-character password"), hint)
+        }
+        Style::Passphrase { words } => {
+            let per_word = (WORDLIST_LEN as f64).log2();
+            let more = ((MIN_ENTROPY_BITS - bits) / per_word).ceil().max(1.0) as usize;
+            (
+                format!("a {words}-word passphrase"),
+                format!("ask for {} words or more", words + more),
+            )
+        }
+    };
+    GenerateError::TooLittleEntropy { what, bits, hint }
 }
 
 /// The strength of an accepted verdict with the top score, else the codes
@@ -617,7 +680,7 @@ mod tests {
         for style in [
             Style::password_for(checker.policy()),
             Style::passphrase(),
-            Style::Passphrase { words: 4 },
+            Style::Passphrase { words: 5 },
         ] {
             for _ in 0..20 {
                 let out = g.generate_with_rng(style, &mut rng).unwrap();
@@ -644,10 +707,12 @@ mod tests {
             g.generate(Style::Passphrase { words: 0 }),
             Err(GenerateError::Words { words: 0 })
         ));
-        // Eight random characters never reach zxcvbn's top score.
+        // Eight random characters are too few whatever zxcvbn says.
         let err = g.generate(Style::Password { length: 8 }).unwrap_err();
-        assert!(matches!(err, GenerateError::NotAccepted { .. }), "{err}");
-        assert!(err.to_string().contains("longer"), "{err}");
+        assert!(
+            matches!(err, GenerateError::TooLittleEntropy { .. }),
+            "{err}"
+        );
         let pattern = Checker::new(
             Policy::from_toml_str("[composition]\npatterns = [\"[0-9]+\"]\n").unwrap(),
         );
@@ -655,6 +720,64 @@ mod tests {
             .generate(Style::passphrase())
             .unwrap_err();
         assert!(err.to_string().contains("pattern"), "{err}");
+    }
+
+    #[test]
+    fn styles_below_the_entropy_floor_are_refused_whatever_zxcvbn_says() {
+        let checker = Checker::new(Policy::default());
+        let g = Generator::new(&checker);
+        for words in 1..=4 {
+            let err = g.generate(Style::Passphrase { words }).unwrap_err();
+            let GenerateError::TooLittleEntropy { bits, ref hint, .. } = err else {
+                panic!("{words} words: {err}");
+            };
+            assert!(bits < MIN_ENTROPY_BITS, "{bits}");
+            assert_eq!(hint, "ask for 5 words or more", "{err}");
+        }
+        let one = g
+            .generate(Style::Passphrase { words: 1 })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            one.starts_with("refused: a 1-word passphrase has only "),
+            "{one}"
+        );
+        assert!(one.contains("below the 60-bit floor"), "{one}");
+        let five = g.generate(Style::Passphrase { words: 5 }).unwrap();
+        assert!(five.entropy_bits() >= MIN_ENTROPY_BITS);
+        let err = g.generate(Style::Password { length: 9 }).unwrap_err();
+        assert!(
+            matches!(err, GenerateError::TooLittleEntropy { .. }),
+            "{err}"
+        );
+        let err = g.generate(Style::Password { length: 10 }).unwrap_err();
+        assert!(
+            err.to_string().contains("ask for 11 characters or more"),
+            "{err}"
+        );
+        let eleven = g.generate(Style::Password { length: 11 }).unwrap();
+        assert!(
+            eleven.entropy_bits() >= MIN_ENTROPY_BITS,
+            "{}",
+            eleven.entropy_bits()
+        );
+        // A policy that allows only short passwords cannot have them generated.
+        let short = Checker::new(
+            Policy::from_toml_str("[length]\nmin = 6\nmax = 8\n[strength]\nmin_score = 0\n")
+                .unwrap(),
+        );
+        let err = Generator::new(&short)
+            .generate(Style::password_for(short.policy()))
+            .unwrap_err();
+        assert!(
+            matches!(err, GenerateError::TooLittleEntropy { .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("length.max (8) is too short for 11 characters"),
+            "no impossible advice: {err}"
+        );
     }
 
     #[test]

@@ -46,6 +46,11 @@ pub mod store;
 pub mod strength;
 mod verdict;
 
+/// The `chrono` crate this one is built with, re-exported: times in the
+/// public API are `chrono::DateTime<chrono::Utc>`, and naming them through
+/// `pwsentry::chrono` avoids a version mismatch with your own `chrono`.
+pub use chrono;
+
 pub use checker::{Checker, Context};
 pub use error::{Error, PolicyError, Result};
 pub use policy::{Policy, Preset};

@@ -17,7 +17,7 @@ use toml::Spanned;
 use zeroize::Zeroizing;
 
 /// The shipped default policy (`policy.toml` at the crate root).
-pub const DEFAULT_POLICY_TOML: &str = include_str!("../policy.toml");
+pub(crate) const DEFAULT_POLICY_TOML: &str = include_str!("../policy.toml");
 
 /// The longest password any policy may allow, in code points. Keeps the
 /// cost of the linear rules bounded whatever the policy says.
@@ -32,7 +32,7 @@ pub const MAX_PARALLELISM: u32 = 16;
 
 /// OWASP's equivalent minimum argon2id settings (memory in KiB, passes):
 /// parameters are strong enough when they reach one row in both columns.
-pub const OWASP_ARGON2ID_MINIMUMS: [(u32, u32); 5] = [
+pub(crate) const OWASP_ARGON2ID_MINIMUMS: [(u32, u32); 5] = [
     (47_104, 1),
     (19_456, 2),
     (12_288, 3),
@@ -52,7 +52,7 @@ const MAX_PEPPER_BYTES: usize = 4096;
 
 /// Name of the built-in blocklist: the most common passwords in zxcvbn's
 /// own frequency list, matched as a whole password.
-pub const BUILTIN_BLOCKLIST: &str = "builtin:common-passwords";
+pub(crate) const BUILTIN_BLOCKLIST: &str = "builtin:common-passwords";
 
 /// A named, complete policy that a file can start from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -222,7 +222,7 @@ pub struct StrengthPolicy {
     /// Reject passwords containing the account id's parts or `--user-input` words (≥ 3 chars).
     pub reject_context_words: bool,
     /// Blocklist files (resolved against the policy file's folder), or
-    /// [`BUILTIN_BLOCKLIST`].
+    /// `"builtin:common-passwords"` (zxcvbn's list of common passwords).
     pub blocklists: Vec<PathBuf>,
 }
 
@@ -416,8 +416,9 @@ impl Policy {
             .into());
         }
         let raw: RawPolicy = toml::from_str(text).map_err(|e| {
-            let msg = e.message().trim_end().to_owned();
-            PolicyError::at(origin, text, e.span().map(|s| s.start), msg)
+            let start = e.span().map(|s| s.start);
+            let msg = crate::error::plain_toml_message(e.message().trim_end(), text, start);
+            PolicyError::at(origin, text, start, msg)
         })?;
         let (settings, spans) = raw.merge(origin, text, base_dir)?;
         Policy::from_settings(settings, origin, text, &spans)
@@ -664,7 +665,7 @@ pub(crate) fn validate_hashing(h: &HashingPolicy) -> std::result::Result<(), Str
 }
 
 /// `true` when (memory, passes) reach one of [`OWASP_ARGON2ID_MINIMUMS`].
-pub fn meets_owasp_minimum(memory_kib: u32, iterations: u32) -> bool {
+pub(crate) fn meets_owasp_minimum(memory_kib: u32, iterations: u32) -> bool {
     OWASP_ARGON2ID_MINIMUMS
         .iter()
         .any(|&(m, t)| memory_kib >= m && iterations >= t)

@@ -2,9 +2,16 @@
 //! `expiring` (within `warn_days` of `max_age_days`), `stale` (past it) or
 //! `unknown` (no history); and the stale report over every account.
 //!
-//! Pure arithmetic on times the caller passes in, plus reads from a
-//! [`Store`]. It never reads the clock, prints, or keeps a list of all
-//! accounts in memory: the report streams from the store, oldest first.
+//! Everything about rotation lives here, in one shape: the policy's
+//! [`RotationPolicy`] and the time `now` are parameters.
+//! - [`status`]: one account's status, read from a [`Store`] (at login);
+//! - [`stale_accounts`]: every stale or expiring account, streamed from a
+//!   store (for reports and reminders);
+//! - [`status_at`]: the arithmetic both use, for a caller that already
+//!   knows when the password was set.
+//!
+//! It never reads the clock, prints, or keeps a list of all accounts in
+//! memory: the report streams from the store, oldest first.
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
@@ -20,7 +27,6 @@
 //! assert_eq!(status.expires_at, Some(Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap()));
 //! ```
 
-use crate::checker::Checker;
 use crate::error::{Error, Result};
 use crate::policy::RotationPolicy;
 use crate::store::Store;
@@ -77,7 +83,8 @@ pub struct RotationStatus {
 }
 
 /// The status of a password set at `changed_at` (`None`: no history), at
-/// `now`, under `policy`.
+/// `now`, under `policy`. Pure arithmetic; [`status`] reads `changed_at`
+/// from a store.
 pub fn status_at(
     policy: &RotationPolicy,
     changed_at: Option<DateTime<Utc>>,
@@ -116,6 +123,42 @@ pub fn status_at(
 
 fn days(n: u32) -> TimeDelta {
     TimeDelta::days(i64::from(n))
+}
+
+/// The rotation status of `account`'s password at `now`, from its history
+/// in `store`: `unknown` when the account has none.
+///
+/// # Errors
+/// Store errors.
+///
+/// # Example
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use pwsentry::{Checker, Context, Policy};
+/// use pwsentry::rotation::{self, RotationState};
+/// use pwsentry::store::MemoryStore;
+///
+/// let checker = Checker::new(Policy::from_toml_str("[hashing]\nmemory_kib = 64\niterations = 1\nallow_weak_parameters = true\n")?);
+/// let store = MemoryStore::new();
+/// let set = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+/// let change = checker.evaluate_change(&store, "bob", "Velvet#Orbit#Canyon42", &Context::new(), set)?;
+/// checker.commit(&store, change)?;
+///
+/// let rotation = checker.policy().rotation();
+/// let at_login = Utc.with_ymd_and_hms(2026, 3, 25, 0, 0, 0).unwrap();
+/// let status = rotation::status(&store, rotation, "bob", at_login)?;
+/// assert_eq!(status.state, RotationState::Expiring);
+/// assert_eq!(rotation::status(&store, rotation, "nobody", at_login)?.state, RotationState::Unknown);
+/// # Ok::<(), pwsentry::Error>(())
+/// ```
+pub fn status(
+    store: &dyn Store,
+    policy: &RotationPolicy,
+    account: &str,
+    now: DateTime<Utc>,
+) -> Result<RotationStatus> {
+    let changed_at = store.history(account)?.and_then(|h| h.changed_at());
+    Ok(status_at(policy, changed_at, now))
 }
 
 /// An account in the stale report.
@@ -180,23 +223,6 @@ pub fn stale_accounts(
         }
         visit(&StaleAccount { account, status })
     })
-}
-
-impl Checker {
-    /// The rotation status of `account`'s password at `now`, from its
-    /// history in `store`.
-    ///
-    /// # Errors
-    /// Store errors.
-    pub fn rotation_status(
-        &self,
-        store: &dyn Store,
-        account: &str,
-        now: DateTime<Utc>,
-    ) -> Result<RotationStatus> {
-        let changed_at = store.history(account)?.and_then(|h| h.changed_at());
-        Ok(status_at(self.policy().rotation(), changed_at, now))
-    }
 }
 
 #[cfg(test)]

@@ -155,7 +155,7 @@ pub struct Verdict {
 
 impl Verdict {
     /// Builds a verdict; violations are sorted into [`Rule::ALL`] order.
-    pub fn new(mut violations: Vec<Violation>, strength: Option<Strength>) -> Self {
+    pub(crate) fn new(mut violations: Vec<Violation>, strength: Option<Strength>) -> Self {
         violations.sort_by_key(|v| Rule::ALL.iter().position(|r| *r == v.rule));
         Verdict {
             violations,
@@ -189,7 +189,18 @@ impl Verdict {
         self.strength.as_ref().map(|s| s.score)
     }
 
-    /// Adds violations found later (for example by the history rules).
+    /// Adds violations found later (for example by the history rules, or a
+    /// service's own checks), keeping the stable order.
+    ///
+    /// # Example
+    /// ```
+    /// use pwsentry::{Checker, Context, Policy, Rule, Violation};
+    /// let checker = Checker::new(Policy::default());
+    /// let mut verdict = checker.evaluate("Velvet#Orbit#Canyon42", &Context::new());
+    /// verdict.extend([Violation::new(Rule::Reuse, "was used before")]);
+    /// assert!(!verdict.accepted());
+    /// assert!(verdict.violates(Rule::Reuse));
+    /// ```
     pub fn extend(&mut self, more: impl IntoIterator<Item = Violation>) {
         let mut all = std::mem::take(&mut self.violations);
         all.extend(more);

@@ -55,7 +55,10 @@ pub fn run(g: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<u8> {
     if args.batch {
         return batch(g, &checker, &judge);
     }
-    let verdict = match input::read_single("Password to check: ")? {
+    let verdict = match input::read_single(
+        "Password to check: ",
+        "use --batch to check one password per line",
+    )? {
         Single::Password(p) => judge(&p)?,
         Single::TooLong => checker.evaluate(&too_long_marker(&checker), &context),
     };
@@ -80,7 +83,8 @@ fn too_long_marker(checker: &Checker) -> String {
 
 enum Outcome {
     Verdict(Verdict),
-    Error(String),
+    /// The error's stable code and message.
+    Error(&'static str, String),
 }
 
 fn batch(
@@ -106,17 +110,26 @@ fn batch(
             .enumerate()
             .map(|(i, line)| match line {
                 Line::Text(p) => judge(p).map_or_else(
-                    |e| Outcome::Error(format!("line {}: {e:#}", first + i + 1)),
+                    |e| {
+                        let msg = format!("line {}: {}", first + i + 1, render::error_chain(&e));
+                        Outcome::Error(render::error_code(&e), msg)
+                    },
                     Outcome::Verdict,
                 ),
                 Line::TooLong => judge(&too_long).map_or_else(
-                    |e| Outcome::Error(format!("line {}: {e:#}", first + i + 1)),
+                    |e| {
+                        let msg = format!("line {}: {}", first + i + 1, render::error_chain(&e));
+                        Outcome::Error(render::error_code(&e), msg)
+                    },
                     Outcome::Verdict,
                 ),
-                Line::InvalidUtf8 { offset } => Outcome::Error(format!(
-                    "line {} is not valid UTF-8 (first invalid byte at offset {offset})",
-                    first + i + 1
-                )),
+                Line::InvalidUtf8 { offset } => Outcome::Error(
+                    "invalid_input",
+                    format!(
+                        "line {} is not valid UTF-8 (first invalid byte at offset {offset})",
+                        first + i + 1
+                    ),
+                ),
             })
             .collect();
         for r in results {
@@ -129,14 +142,14 @@ fn batch(
                         writeln!(out, "{}", render::verdict_line(&v))?;
                     }
                 }
-                Outcome::Error(msg) => {
+                Outcome::Error(code, msg) => {
                     any_error = true;
                     if g.json {
-                        writeln!(
-                            out,
-                            "{}",
-                            serde_json::json!({"accepted": false, "error": msg})
-                        )?;
+                        // In place of the verdict, so that line N of the
+                        // output is still the result of line N.
+                        let mut v = render::error_json(code, &msg);
+                        v["accepted"] = serde_json::Value::Bool(false);
+                        writeln!(out, "{v}")?;
                     } else {
                         writeln!(out, "error\t{msg}")?;
                     }

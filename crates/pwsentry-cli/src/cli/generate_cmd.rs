@@ -9,10 +9,11 @@
 use super::{Cli, EXIT_OK, GlobalArgs};
 use anyhow::Context as _;
 use clap::{Args, CommandFactory};
-use clap_complete::Shell;
-use pwsentry::generate::{DEFAULT_WORDS, Generator, MAX_WORDS, Style};
+use clap_complete::{Generator as _, Shell};
+use pwsentry::generate::{DEFAULT_WORDS, Generator, MAX_WORDS, MIN_ENTROPY_BITS, Style};
 use pwsentry::{Checker, Context};
 use std::io::Write;
+use std::path::PathBuf;
 
 /// Arguments of `generate`.
 #[derive(Debug, Args)]
@@ -40,6 +41,11 @@ pub struct CompletionsArgs {
     /// The shell to complete for
     #[arg(value_enum)]
     pub shell: Shell,
+    /// Write the script into this folder (for packagers), named as the
+    /// shell expects (pwsentry.bash, _pwsentry, pwsentry.fish, ...), instead
+    /// of printing it
+    #[arg(long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
 }
 
 pub fn run(g: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> {
@@ -59,17 +65,18 @@ pub fn run(g: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> {
         (false, None) => Style::password_for(checker.policy()),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut entropy = 0.0;
+    // The weakest of the batch, for the note on stderr.
+    let mut least: Option<(f64, u8)> = None;
     for _ in 0..args.count {
-        let made = generator
-            .generate(style)
-            .context("cannot generate a password that satisfies the policy")?;
-        entropy = made.entropy_bits();
+        // The library's errors say what to ask for instead.
+        let made = generator.generate(style)?;
+        let (bits, score) = (made.entropy_bits(), made.strength().score);
+        least = Some(least.map_or((bits, score), |(b, s)| (b.min(bits), s.min(score))));
         if g.json {
             let line = serde_json::json!({
                 "password": made.password().expose(),
-                "entropy_bits": (made.entropy_bits() * 10.0).round() / 10.0,
-                "score": made.strength().score,
+                "entropy_bits": (bits * 10.0).floor() / 10.0,
+                "score": score,
                 "guesses_log10": (made.strength().guesses_log10 * 100.0).round() / 100.0,
             });
             writeln!(out, "{line}")?;
@@ -78,37 +85,52 @@ pub fn run(g: &GlobalArgs, args: &GenerateArgs) -> anyhow::Result<u8> {
         }
     }
     out.flush()?;
-    if !g.json {
+    if let (false, Some((bits, score))) = (g.json, least) {
         let what = match style {
             Style::Passphrase { words } => format!("{words}-word passphrase"),
             Style::Password { length } => format!("{length}-character password"),
             _ => "password".to_owned(),
         };
         let each = if args.count == 1 { "" } else { " each" };
+        // Rounded down: the note never claims more than the draw has.
+        let bits = (bits * 10.0).floor() / 10.0;
         eprintln!(
-            "{what}: {entropy:.1} bits of entropy{each}, strength 4/4, accepted by the policy"
+            "{what}: {bits:.1} bits of entropy{each} (at least {MIN_ENTROPY_BITS:.0} required), zxcvbn strength {score}/4, accepted by the policy"
         );
     }
     Ok(EXIT_OK)
 }
 
-pub fn completions(args: &CompletionsArgs) -> anyhow::Result<u8> {
+pub fn completions(g: &GlobalArgs, args: &CompletionsArgs) -> anyhow::Result<u8> {
     // clap_complete panics when its writer fails, so render to memory first.
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut Cli::command(), "pwsentry", &mut script);
-    write_stdout(&script).context("cannot write the completion script")
+    match &args.output {
+        Some(dir) => {
+            let path = dir.join(args.shell.file_name("pwsentry"));
+            std::fs::write(&path, &script)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            print_written(g, &path);
+            Ok(EXIT_OK)
+        }
+        None => write_stdout(&script).context("cannot write the completion script"),
+    }
 }
 
-pub fn man() -> anyhow::Result<u8> {
-    let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut page)
-        .context("cannot render the man page")?;
-    write_stdout(&page).context("cannot write the man page")
+/// Says which file `--output` wrote: its path, or `{"file": …}` with `--json`.
+pub(super) fn print_written(g: &GlobalArgs, path: &std::path::Path) {
+    if g.json {
+        println!(
+            "{}",
+            serde_json::json!({"file": path.display().to_string()})
+        );
+    } else {
+        println!("{}", path.display());
+    }
 }
 
 /// Writes `bytes` to stdout; a reader that stopped early (`| head`) is fine.
-fn write_stdout(bytes: &[u8]) -> anyhow::Result<u8> {
+pub(super) fn write_stdout(bytes: &[u8]) -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),

@@ -161,7 +161,8 @@ pub fn record(g: &GlobalArgs, args: &RecordArgs) -> anyhow::Result<u8> {
     let checker = Checker::new(g.load_policy()?);
     let store = open_store(g)?;
     let context = Context::new().account(args.account.clone());
-    let password = match input::read_single("New password: ")? {
+    let password = match input::read_single("New password: ", "record takes the one new password")?
+    {
         Single::Password(p) => p,
         Single::TooLong => {
             let too_long = "x".repeat(checker.policy().length().max as usize + 1);

@@ -1,7 +1,8 @@
 //! Reading passwords: one bounded line from stdin, or a masked prompt when
 //! stdin is a terminal. Lines are never echoed or logged.
 
-use anyhow::{Context as _, bail};
+use super::render::{coded, usage};
+use anyhow::Context as _;
 use pwsentry::Password;
 use pwsentry::policy::HARD_MAX_LENGTH;
 use std::io::{BufRead, IsTerminal};
@@ -85,8 +86,10 @@ pub enum Single {
 }
 
 /// Reads the one password a command needs: a masked prompt when stdin is a
-/// terminal, else one line of stdin (an empty stdin is an empty password).
-pub fn read_single(prompt: &str) -> anyhow::Result<Single> {
+/// terminal, else one line of stdin. An empty stdin is a usage error (not
+/// an empty password), and so is a second line: `several` says what to do
+/// instead (e.g. "use --batch to check one password per line").
+pub fn read_single(prompt: &str, several: &str) -> anyhow::Result<Single> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
         let term = console::Term::stderr();
@@ -97,16 +100,35 @@ pub fn read_single(prompt: &str) -> anyhow::Result<Single> {
         );
         return Ok(Single::Password(Password::new(line.to_string())));
     }
-    match read_line(&mut stdin.lock()).context("cannot read stdin")? {
-        None => Ok(Single::Password(Password::default())),
-        Some(Line::Text(p)) => Ok(Single::Password(p)),
-        Some(Line::TooLong) => Ok(Single::TooLong),
-        Some(Line::InvalidUtf8 { offset }) => {
-            bail!(
-                "stdin is not valid UTF-8 (first invalid byte at offset {offset}); passwords must be UTF-8 text"
-            )
+    single_line(&mut stdin.lock(), several)
+}
+
+/// The one line of `reader`, as [`read_single`] takes it (for a command
+/// that has read other lines of the same input first).
+pub fn single_line(reader: &mut impl BufRead, several: &str) -> anyhow::Result<Single> {
+    let first = match read_line(reader).context("cannot read stdin")? {
+        None => {
+            return Err(usage(
+                "no password on stdin (it is empty); pipe one line, e.g. `printf '%s\\n' \"$pw\" | pwsentry check`",
+            ));
         }
+        Some(Line::Text(p)) => Single::Password(p),
+        Some(Line::TooLong) => Single::TooLong,
+        Some(Line::InvalidUtf8 { offset }) => {
+            return Err(coded(
+                "invalid_input",
+                format!(
+                    "stdin is not valid UTF-8 (first invalid byte at offset {offset}); passwords must be UTF-8 text"
+                ),
+            ));
+        }
+    };
+    if read_line(reader).context("cannot read stdin")?.is_some() {
+        return Err(usage(format!(
+            "stdin has more than one line, but this command takes one password; {several}"
+        )));
     }
+    Ok(first)
 }
 
 #[cfg(test)]
@@ -142,6 +164,41 @@ mod tests {
         assert_eq!(lines(&input), ["too-long", "text:ok"]);
         let exact = vec![b'y'; LINE_LIMIT];
         assert_eq!(lines(&exact)[0].len(), LINE_LIMIT + 5);
+    }
+
+    fn single(input: &[u8]) -> Result<String, String> {
+        match single_line(&mut &input[..], "use --batch") {
+            Ok(Single::Password(p)) => Ok(format!("text:{}", p.expose())),
+            Ok(Single::TooLong) => Ok("too-long".into()),
+            Err(e) => Err(format!("{}: {e}", crate::cli::render::error_code(&e))),
+        }
+    }
+
+    #[test]
+    fn a_single_password_is_exactly_one_line() {
+        assert_eq!(single(b"pw\n"), Ok("text:pw".into()));
+        assert_eq!(single(b"pw"), Ok("text:pw".into()));
+        assert_eq!(
+            single(b"\n"),
+            Ok("text:".into()),
+            "an empty line is an empty password"
+        );
+        let empty = single(b"").unwrap_err();
+        assert!(empty.starts_with("usage: no password on stdin"), "{empty}");
+        let two = single(b"a\nb\n").unwrap_err();
+        assert!(
+            two.starts_with("usage: stdin has more than one line") && two.ends_with("use --batch"),
+            "{two}"
+        );
+        assert!(
+            single(b"a\n\n").is_err(),
+            "a second, empty line is a second line"
+        );
+        assert!(
+            single(b"ab\xff\n")
+                .unwrap_err()
+                .starts_with("invalid_input: ")
+        );
     }
 
     #[test]

@@ -2,9 +2,12 @@
 
 mod check;
 mod generate_cmd;
+mod help;
 mod history_cmds;
 mod input;
+mod man;
 mod policy_cmd;
+mod policy_init;
 mod render;
 mod serve_cmd;
 mod set;
@@ -79,12 +82,12 @@ pub enum Command {
     Generate(generate_cmd::GenerateArgs),
     /// Show or validate the policy
     Policy(policy_cmd::PolicyArgs),
-    /// Print a shell completion script
+    /// Print a shell completion script, or write it with --output
     Completions(generate_cmd::CompletionsArgs),
-    /// Print the man page (roff) to stdout
-    Man,
     /// Serve the HTTP API, the Roundcube driver endpoint and admin reports
     Serve(serve_cmd::ServeArgs),
+    /// Print the man page (roff), or write it with --output
+    Man(man::ManArgs),
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
@@ -156,19 +159,17 @@ impl GlobalArgs {
 /// Parses arguments, runs the command, prints any error once and returns
 /// the exit status.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let json = help::wants_json(std::env::args_os());
+    let cli = match help::parse(std::env::args_os()) {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { EXIT_OK });
-        }
+        Err(e) => return help::usage_failure(&e, json),
     };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             let code = exit_code_for(&err);
             let _ = std::io::stdout().flush();
-            eprintln!("pwsentry: error: {}", render::error_chain(&err));
+            render::print_error(&err, json);
             ExitCode::from(code)
         }
     }
@@ -198,8 +199,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Set(args) => set::run(g, &args),
         Command::Generate(args) => generate_cmd::run(g, &args),
         Command::Policy(args) => policy_cmd::run(g, &args),
-        Command::Completions(args) => generate_cmd::completions(&args),
-        Command::Man => generate_cmd::man(),
         Command::Serve(args) => serve_cmd::run(g, &args),
+        Command::Completions(args) => generate_cmd::completions(g, &args),
+        Command::Man(args) => man::run(g, &args),
     }
 }

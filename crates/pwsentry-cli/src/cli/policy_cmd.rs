@@ -1,6 +1,7 @@
-//! `pwsentry policy show|check`.
+//! `pwsentry policy show|check|init`.
 
-use super::{EXIT_OK, GlobalArgs};
+use super::{EXIT_OK, GlobalArgs, policy_init};
+use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use pwsentry::Policy;
 use std::path::PathBuf;
@@ -22,17 +23,34 @@ pub enum PolicyAction {
         /// The file to validate
         file: Option<PathBuf>,
     },
+    /// Write a commented policy file by answering a few questions (needs a terminal)
+    Init(policy_init::InitArgs),
 }
 
 pub fn run(g: &GlobalArgs, args: &PolicyArgs) -> anyhow::Result<u8> {
     match &args.action {
         PolicyAction::Show => {
             let policy = g.load_policy()?;
-            let origin = g
-                .policy_path()
-                .map_or("built-in default".to_owned(), |p| p.display().to_string());
-            print!("# effective policy (from {origin})\n{}", policy.to_toml());
+            let path = g.policy_path();
+            if g.json {
+                // The same keys and values as the TOML, as one JSON object.
+                let table: toml::Table = toml::from_str(&policy.to_toml())
+                    .context("cannot render the policy as JSON")?;
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "file": path.map(|p| p.display().to_string()),
+                        "preset": policy.preset().name(),
+                        "policy": table,
+                    })
+                );
+            } else {
+                let origin =
+                    path.map_or("built-in default".to_owned(), |p| p.display().to_string());
+                print!("# effective policy (from {origin})\n{}", policy.to_toml());
+            }
         }
+        PolicyAction::Init(args) => return policy_init::run(g, args),
         PolicyAction::Check { file } => {
             let (policy, origin) = match file.clone().or_else(|| g.policy_path()) {
                 Some(path) => (Policy::from_file(&path)?, path.display().to_string()),

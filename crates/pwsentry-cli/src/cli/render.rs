@@ -80,3 +80,92 @@ pub fn error_chain(err: &anyhow::Error) -> String {
     }
     parts.join(": ")
 }
+
+/// An error the command line itself raises, with its stable code (see
+/// `docs/cli.md`, "Error codes").
+#[derive(Debug)]
+pub struct CliError {
+    /// The stable snake_case code, e.g. `"usage"`.
+    pub code: &'static str,
+    /// What went wrong and what to do, in plain words.
+    pub message: String,
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// A usage error (exit 2, code `usage`): the command was called wrongly.
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    coded("usage", message)
+}
+
+/// An error with the stable `code`.
+pub fn coded(code: &'static str, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(CliError {
+        code,
+        message: message.into(),
+    })
+}
+
+/// The stable code of an error: the first cause in the chain that has one.
+pub fn error_code(err: &anyhow::Error) -> &'static str {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<CliError>() {
+            return e.code;
+        }
+        if cause.downcast_ref::<pwsentry::PolicyError>().is_some() {
+            return "invalid_policy";
+        }
+        if let Some(e) = cause.downcast_ref::<pwsentry::Error>() {
+            return library_error_code(e);
+        }
+        if cause
+            .downcast_ref::<pwsentry::generate::GenerateError>()
+            .is_some()
+        {
+            return "cannot_generate";
+        }
+        if cause.downcast_ref::<clap::Error>().is_some() {
+            return "usage";
+        }
+        if cause.downcast_ref::<std::io::Error>().is_some() {
+            return "io";
+        }
+    }
+    "error"
+}
+
+fn library_error_code(e: &pwsentry::Error) -> &'static str {
+    use pwsentry::Error;
+    match e {
+        Error::Policy(_) => "invalid_policy",
+        Error::Io { .. } => "io",
+        Error::Store(_) => "store",
+        Error::Busy => "store_busy",
+        Error::Hash(_) => "invalid_hash",
+        Error::Time(_) => "invalid_time",
+        _ => "error",
+    }
+}
+
+/// The JSON form of an error, for stderr under `--json`:
+/// `{"error":{"code":"…","message":"…"}}`.
+pub fn error_json(code: &str, message: &str) -> Value {
+    json!({"error": {"code": code, "message": message}})
+}
+
+/// Prints `err` once on stderr: `pwsentry: error: …`, or with `--json` the
+/// JSON object of [`error_json`] on one line.
+pub fn print_error(err: &anyhow::Error, json: bool) {
+    let message = error_chain(err);
+    if json {
+        eprintln!("{}", error_json(error_code(err), &message));
+    } else {
+        eprintln!("pwsentry: error: {message}");
+    }
+}

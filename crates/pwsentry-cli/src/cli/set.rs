@@ -10,7 +10,7 @@
 //! Hash lines (and JSON with `--json`) go to stdout; everything else goes
 //! to the terminal on stderr, so `pwsentry set ... > hash.txt` works.
 
-use super::input::{self, Line};
+use super::input::{self, Single};
 use super::{EXIT_ABORTED, EXIT_OK, EXIT_REJECTED, GlobalArgs, history_cmds, render};
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
@@ -19,7 +19,7 @@ use pwsentry::generate::{Generator, Style};
 use pwsentry::history::{Change, CommitOutcome};
 use pwsentry::mailhash::{MailHashParams, MailScheme};
 use pwsentry::store::SqliteStore;
-use pwsentry::{Checker, Context, Error, Password, Rule, Verdict, Violation};
+use pwsentry::{Checker, Context, Error, Password, Rule, Verdict};
 use std::io::{IsTerminal, Write};
 use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
@@ -121,6 +121,7 @@ impl Job<'_> {
     /// Hashes for `--print-hash` (first, so that a failure leaves nothing
     /// recorded), records, then prints the hash line or JSON.
     fn finish(&self, change: Change, password: &Password) -> anyhow::Result<Finished> {
+        let verdict = change.verdict().clone();
         let hash = match self.args.print_hash {
             Some(format) => {
                 // The mail server compares the bytes the mail client sends, so
@@ -140,16 +141,44 @@ impl Job<'_> {
         }
         let mut out = std::io::stdout().lock();
         if self.g.json {
-            writeln!(
-                out,
-                "{}",
-                serde_json::json!({"account": self.args.account, "recorded": true, "hash": hash})
-            )?;
+            writeln!(out, "{}", self.json(Some(&verdict), true, hash.as_deref()))?;
         } else if let Some(hash) = hash {
             writeln!(out, "{hash}")?;
         }
         out.flush()?;
         Ok(Finished::Recorded)
+    }
+
+    /// The JSON object `set --json` prints once at the end: the verdict,
+    /// `account`, `recorded`, and with `--print-hash` the `hash` (`null`
+    /// when nothing was recorded). `verdict` is `None` when the prompt was
+    /// cancelled before any password was checked.
+    fn json(
+        &self,
+        verdict: Option<&Verdict>,
+        recorded: bool,
+        hash: Option<&str>,
+    ) -> serde_json::Value {
+        let mut v = match verdict {
+            Some(verdict) => render::verdict_json(verdict),
+            None => serde_json::json!({"accepted": serde_json::Value::Null}),
+        };
+        v["account"] = serde_json::json!(self.args.account);
+        v["recorded"] = serde_json::json!(recorded);
+        if self.args.print_hash.is_some() {
+            v["hash"] = serde_json::json!(hash);
+        }
+        v
+    }
+
+    /// Prints the JSON of a run that recorded nothing (under `--json`).
+    fn json_not_recorded(&self, verdict: Option<&Verdict>) -> anyhow::Result<()> {
+        if self.g.json {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", self.json(verdict, false, None))?;
+            out.flush()?;
+        }
+        Ok(())
     }
 
     /// Records an accepted change, the way `record` does: commit, and when
@@ -183,17 +212,11 @@ impl Job<'_> {
     /// `record`. The verdict goes to stderr (with `--json`, one object to
     /// stdout), the hash line to stdout.
     fn read_stdin(&self) -> anyhow::Result<u8> {
-        let line = input::read_line(&mut std::io::stdin().lock()).context("cannot read stdin")?;
-        let password = match line {
-            None => Password::default(),
-            Some(Line::Text(p)) => p,
-            Some(Line::TooLong) => {
+        let password = match input::read_single("New password: ", "set takes the one new password")?
+        {
+            Single::Password(p) => p,
+            Single::TooLong => {
                 Password::new("x".repeat(self.checker.policy().length().max as usize + 1))
-            }
-            Some(Line::InvalidUtf8 { offset }) => {
-                bail!(
-                    "stdin is not valid UTF-8 (first invalid byte at offset {offset}); passwords must be UTF-8 text"
-                )
             }
         };
         let change = self.evaluate(&password)?;
@@ -216,10 +239,7 @@ impl Job<'_> {
             }
             Some(verdict) => {
                 if self.g.json {
-                    let mut v = render::verdict_json(&verdict);
-                    v["account"] = serde_json::json!(self.args.account);
-                    v["recorded"] = serde_json::Value::Bool(false);
-                    println!("{v}");
+                    self.json_not_recorded(Some(&verdict))?;
                 } else {
                     eprint!("{}", render::verdict_text(&verdict));
                     eprintln!("not recorded");
@@ -238,15 +258,51 @@ impl Job<'_> {
         screen.say(
             "Type it (nothing is shown) and press Enter, or type g and Enter to have one generated. Esc or Ctrl-C cancels.",
         )?;
+        let mut shown = None;
+        let end = match self.prompt(screen, &mut shown) {
+            Ok(end) => end,
+            Err(e) => {
+                // Failing to record must not leave a generated password
+                // on the screen either.
+                if let Some(mark) = shown {
+                    let _ = screen.erase_since(mark);
+                }
+                return Err(e);
+            }
+        };
+        if let (false, Some(mark)) = (end.recorded, shown) {
+            // Nothing was recorded: the password shown is of no use, and
+            // must not stay on the screen or in its scrollback.
+            screen.erase_since(mark)?;
+            screen
+                .say("The generated password was not recorded and is cleared from the screen.")?;
+        }
+        if let Some(message) = &end.message {
+            screen.say(message)?;
+        }
+        if !end.recorded {
+            self.json_not_recorded(end.verdict.as_ref())?;
+        }
+        Ok(end.code)
+    }
+
+    /// The prompt, the checks and the confirmation. `shown` is set to the
+    /// screen line where a generated password was first shown.
+    fn prompt(&self, screen: &Screen, shown: &mut Option<usize>) -> anyhow::Result<End> {
         let meter = |buf: &str| live_meter(self.checker, self.context, screen, buf);
         let mut tries = 0;
+        let mut last: Option<Verdict> = None;
         while tries < MAX_TRIES {
             let Some(typed) = screen.read_password("New password: ", Some(&meter))? else {
-                return aborted(screen);
+                return Ok(End::cancelled(last));
             };
-            let candidate = if tries == 0 && typed.expose() == GENERATE_KEY {
+            let candidate = if typed.expose() == GENERATE_KEY {
+                let mark = screen.lines_written();
                 match self.generated(screen)? {
-                    Some(p) => p,
+                    Some(p) => {
+                        shown.get_or_insert(mark);
+                        p
+                    }
                     None => continue,
                 }
             } else {
@@ -255,52 +311,67 @@ impl Job<'_> {
             let change = self.evaluate(&candidate)?;
             if !change.verdict().accepted() {
                 tries += 1;
-                if self.rejected(screen, change.verdict(), tries)? {
-                    return Ok(EXIT_REJECTED);
+                last = Some(change.verdict().clone());
+                if let Some(why) = self.rejected(screen, change.verdict(), tries)? {
+                    return Ok(End::not_recorded(last, why));
                 }
                 continue;
             }
-            let score = change.verdict().score();
+            let verdict = change.verdict().clone();
             match self.confirm(screen, &candidate)? {
                 Confirmed::Yes => {}
                 Confirmed::Mismatch => {
-                    screen.say("The entries did not match; nothing was recorded.")?;
-                    return Ok(EXIT_REJECTED);
+                    return Ok(End::not_recorded(
+                        Some(verdict),
+                        "The entries did not match; nothing was recorded.",
+                    ));
                 }
-                Confirmed::Aborted => return aborted(screen),
+                Confirmed::Aborted => return Ok(End::cancelled(Some(verdict))),
             }
             return match self.finish(change, &candidate)? {
                 Finished::Recorded => {
-                    let score = score.map_or_else(String::new, |s| format!(" (strength {s}/4)"));
+                    let strength = verdict.score().map_or_else(String::new, |s| {
+                        format!(" (strength {s}/4, {})", render::score_words(s))
+                    });
                     screen.say(&format!(
-                        "{} New password for {} recorded{score}.",
+                        "{} New password for {} recorded{strength}.",
                         screen.ok_mark(),
                         self.args.account
                     ))?;
-                    Ok(EXIT_OK)
+                    Ok(End {
+                        code: EXIT_OK,
+                        recorded: true,
+                        verdict: Some(verdict),
+                        message: None,
+                    })
                 }
                 Finished::RejectedMeanwhile(verdict) => {
                     screen.say("The history changed while you were typing:")?;
                     screen.rejection(&verdict)?;
-                    screen.say("Nothing was recorded.")?;
-                    Ok(EXIT_REJECTED)
+                    Ok(End::not_recorded(Some(verdict), "Nothing was recorded."))
                 }
             };
         }
-        screen.say(&format!(
-            "{MAX_TRIES} passwords were rejected; nothing was recorded."
-        ))?;
-        Ok(EXIT_REJECTED)
+        Ok(End::not_recorded(
+            last,
+            &format!("{MAX_TRIES} passwords were rejected; nothing was recorded."),
+        ))
     }
 
-    /// Shows why a password was rejected; `true` when trying again is
-    /// pointless (the current password is too new to change).
-    fn rejected(&self, screen: &Screen, verdict: &Verdict, tries: u32) -> anyhow::Result<bool> {
+    /// Shows why a password was rejected. `Some(message)` when trying
+    /// again is pointless (the current password is too new to change): the
+    /// last words of the run.
+    fn rejected(
+        &self,
+        screen: &Screen,
+        verdict: &Verdict,
+        tries: u32,
+    ) -> anyhow::Result<Option<&'static str>> {
         screen.rejection(verdict)?;
         if verdict.violates(Rule::MinAge) {
-            screen
-                .say("The current password is too new to be changed yet; nothing was recorded.")?;
-            return Ok(true);
+            return Ok(Some(
+                "The current password is too new to be changed yet; nothing was recorded.",
+            ));
         }
         if tries < MAX_TRIES {
             let left = MAX_TRIES - tries;
@@ -309,7 +380,7 @@ impl Job<'_> {
                 if left == 1 { "try" } else { "tries" }
             ))?;
         }
-        Ok(false)
+        Ok(None)
     }
 
     /// Generates a passphrase (a random password if the policy cannot take
@@ -369,151 +440,66 @@ enum Confirmed {
     Aborted,
 }
 
-fn aborted(screen: &Screen) -> anyhow::Result<u8> {
-    screen.say("Cancelled; nothing was recorded.")?;
-    Ok(EXIT_ABORTED)
+/// How an interactive `set` ended.
+struct End {
+    code: u8,
+    recorded: bool,
+    /// The last verdict, for `--json`.
+    verdict: Option<Verdict>,
+    /// Said last, after a generated password was cleared.
+    message: Option<String>,
 }
 
-/// The meter under the prompt: a bar with the score in words, the length,
-/// and every rule not yet met, in plain words.
+impl End {
+    fn cancelled(verdict: Option<Verdict>) -> End {
+        End {
+            code: EXIT_ABORTED,
+            recorded: false,
+            verdict,
+            message: Some("Cancelled; nothing was recorded.".to_owned()),
+        }
+    }
+
+    fn not_recorded(verdict: Option<Verdict>, message: &str) -> End {
+        End {
+            code: EXIT_REJECTED,
+            recorded: false,
+            verdict,
+            message: Some(message.to_owned()),
+        }
+    }
+}
+
+/// The meter under the prompt: a bar coloured by the verdict with the
+/// score in words, the length, and every rule not yet met, in the same
+/// words as the final verdict.
 fn live_meter(checker: &Checker, context: &Context, screen: &Screen, buf: &str) -> Vec<String> {
     if buf.is_empty() {
         return Vec::new();
     }
     let verdict = checker.evaluate(buf, context);
     let mut lines = Vec::new();
-    let bar = screen.bar(verdict.score());
+    let bar = screen.bar(&verdict);
     let words = verdict.score().map_or("not scored", render::score_words);
     let score = verdict
         .score()
         .map_or_else(|| "-".to_owned(), |s| s.to_string());
     lines.push(format!("  {bar} {score}/4 {words}"));
     let chars = buf.nfc().count();
-    let hints = live_hints(checker, &verdict, buf);
-    if hints.is_empty() {
-        lines.push(format!("  {chars} characters; meets the rules so far"));
+    let noun = if chars == 1 {
+        "character"
     } else {
-        lines.push(format!(
-            "  {chars} {}; still needed:",
-            if chars == 1 {
-                "character"
-            } else {
-                "characters"
-            }
-        ));
-        for hint in hints {
-            lines.extend(screen.wrap(&hint, "  - ", "    "));
+        "characters"
+    };
+    if verdict.accepted() {
+        lines.push(format!("  {chars} {noun}; meets the rules so far"));
+    } else {
+        lines.push(format!("  {chars} {noun}; not accepted yet:"));
+        for v in verdict.violations() {
+            lines.extend(screen.wrap(&v.message, "  - ", "    "));
         }
     }
     lines
-}
-
-/// Each unmet rule as a short instruction ("add a symbol such as @ or #").
-fn live_hints(checker: &Checker, verdict: &Verdict, buf: &str) -> Vec<String> {
-    let policy = checker.policy();
-    let comp = policy.composition();
-    let have = ClassCounts::of(buf);
-    let more = |need: u32, have: u32, one: &str, many: &str| -> String {
-        let n = need.saturating_sub(have).max(1);
-        if n == 1 {
-            one.to_owned()
-        } else {
-            format!("{n} more {many}")
-        }
-    };
-    verdict
-        .violations()
-        .iter()
-        .map(|v: &Violation| match v.rule {
-            Rule::MinLength => {
-                let min = policy.length().min;
-                let n = (min as usize).saturating_sub(buf.nfc().count());
-                format!("at least {min} characters: {n} more")
-            }
-            Rule::MaxLength => format!("at most {} characters", policy.length().max),
-            Rule::Letters => format!(
-                "add {}",
-                more(comp.min_letters, have.letters, "a letter", "letters")
-            ),
-            Rule::Lowercase => {
-                format!(
-                    "add {}",
-                    more(
-                        comp.min_lowercase,
-                        have.lower,
-                        "a lowercase letter",
-                        "lowercase letters"
-                    )
-                )
-            }
-            Rule::Uppercase => {
-                format!(
-                    "add {}",
-                    more(
-                        comp.min_uppercase,
-                        have.upper,
-                        "an uppercase letter",
-                        "uppercase letters"
-                    )
-                )
-            }
-            Rule::Digits => format!(
-                "add {}",
-                more(comp.min_digits, have.digits, "a digit", "digits")
-            ),
-            Rule::Symbols => format!(
-                "add {} such as @ or #",
-                more(comp.min_symbols, have.symbols, "a symbol", "symbols")
-            ),
-            Rule::MinClasses => format!(
-                "mix at least {} kinds: lowercase, uppercase, digits, symbols",
-                comp.min_classes
-            ),
-            Rule::MaxRepeat => format!("no character more than {} times in a row", comp.max_repeat),
-            Rule::MaxSequence => format!(
-                "no runs like abcd or 4321 longer than {}",
-                comp.max_sequence
-            ),
-            Rule::ContextWord => "leave out your name and the account name".to_owned(),
-            Rule::Blocklist => "too common: it is on a list of banned passwords".to_owned(),
-            Rule::MinScore => format!(
-                "harder to guess: strength {} of 4 needed; add words or characters",
-                policy.strength().min_score
-            ),
-            Rule::ControlCharacters => "no control characters such as tab".to_owned(),
-            _ => v.message.clone(),
-        })
-        .collect()
-}
-
-/// Character classes as the policy counts them (see the rules module).
-#[derive(Default)]
-struct ClassCounts {
-    letters: u32,
-    lower: u32,
-    upper: u32,
-    digits: u32,
-    symbols: u32,
-}
-
-impl ClassCounts {
-    fn of(s: &str) -> ClassCounts {
-        let mut c = ClassCounts::default();
-        for ch in s.nfc() {
-            if ch.is_control() {
-                continue;
-            } else if ch.is_alphabetic() {
-                c.letters += 1;
-                c.lower += u32::from(ch.is_lowercase());
-                c.upper += u32::from(ch.is_uppercase());
-            } else if ch.is_numeric() {
-                c.digits += 1;
-            } else {
-                c.symbols += 1;
-            }
-        }
-        c
-    }
 }
 
 /// Keeps the terminal from echoing (and from turning Ctrl-C into a
@@ -574,6 +560,10 @@ type Meter<'a> = dyn Fn(&str) -> Vec<String> + 'a;
 struct Screen {
     term: Term,
     ascii: bool,
+    /// Lines written below the first prompt so far (each ends in a
+    /// newline; the meter under the prompt is redrawn in place and does
+    /// not count).
+    lines: std::cell::Cell<usize>,
 }
 
 impl Screen {
@@ -584,6 +574,7 @@ impl Screen {
         Screen {
             term,
             ascii: !utf8_locale(),
+            lines: std::cell::Cell::new(0),
         }
     }
 
@@ -592,9 +583,37 @@ impl Screen {
         (self.term.size().1 as usize).saturating_sub(1).max(20)
     }
 
+    /// Rows of the terminal.
+    fn height(&self) -> usize {
+        usize::from(self.term.size().0).max(2)
+    }
+
     fn line(&self, text: &str) -> anyhow::Result<()> {
+        self.lines.set(self.lines.get() + 1);
         self.term
             .write_line(text)
+            .context("cannot write to the terminal")
+    }
+
+    /// How many lines were written so far.
+    fn lines_written(&self) -> usize {
+        self.lines.get()
+    }
+
+    /// Erases every line written since [`Screen::lines_written`] was
+    /// `mark`: in place when they are all still on the screen, else the
+    /// whole screen and its scrollback (ED 3), since some of them have
+    /// scrolled out of reach of the cursor.
+    fn erase_since(&self, mark: usize) -> anyhow::Result<()> {
+        let n = self.lines.get().saturating_sub(mark);
+        let codes = if n < self.height() {
+            format!("\x1b[{n}A\r\x1b[J")
+        } else {
+            "\x1b[H\x1b[2J\x1b[3J".to_owned()
+        };
+        self.term
+            .write_str(&codes)
+            .and_then(|()| self.term.flush())
             .context("cannot write to the terminal")
     }
 
@@ -609,8 +628,11 @@ impl Screen {
             .for_stderr()
     }
 
-    /// Ten cells, filled by score, coloured red, yellow or green.
-    fn bar(&self, score: Option<u8>) -> String {
+    /// Ten cells, filled by score, coloured by the verdict: green only
+    /// when the password is accepted; otherwise red for a weak score and
+    /// yellow for a fair one that still breaks a rule.
+    fn bar(&self, verdict: &Verdict) -> String {
+        let score = verdict.score();
         const CELLS: usize = 10;
         let filled = score.map_or(0, |s| 2 * (usize::from(s.min(4)) + 1));
         let (full, empty) = if self.ascii {
@@ -620,10 +642,10 @@ impl Screen {
         };
         let body = full.repeat(filled);
         let rest = empty.repeat(CELLS - filled);
-        let body = match score {
-            Some(0 | 1) | None => style(body).red(),
-            Some(2) => style(body).yellow(),
-            Some(_) => style(body).green(),
+        let body = match (verdict.accepted(), score) {
+            (true, _) => style(body).green(),
+            (false, Some(0 | 1) | None) => style(body).red(),
+            (false, Some(_)) => style(body).yellow(),
         }
         .for_stderr();
         if self.ascii {
@@ -685,16 +707,12 @@ impl Screen {
                         continue;
                     }
                     self.draw(prompt, &[])?;
-                    self.term
-                        .write_line("")
-                        .context("cannot write to the terminal")?;
+                    self.line("")?;
                     return Ok(Some(Password::new(std::mem::take(&mut *buf))));
                 }
                 Key::Escape | Key::CtrlC => {
                     self.draw(prompt, &[])?;
-                    self.term
-                        .write_line("")
-                        .context("cannot write to the terminal")?;
+                    self.line("")?;
                     return Ok(None);
                 }
                 Key::Backspace => {
@@ -713,14 +731,40 @@ impl Screen {
     /// Redraws the prompt line and `lines` under it, leaving the cursor at
     /// the end of the prompt. Every line is cut to the width so that none
     /// wraps and the cursor arithmetic holds on narrow terminals.
+    ///
+    /// The prompt and the meter never take more rows than the terminal
+    /// has: taller, every redraw would scroll the screen and push a copy
+    /// of the meter into the scrollback. Cut lines end in "…".
     fn draw(&self, prompt: &str, lines: &[String]) -> anyhow::Result<()> {
         let width = self.width();
-        let mut frame = String::from("\r\x1b[J");
+        let room = self.height() - 1;
+        let cut;
+        let lines = if lines.len() > room {
+            let mut kept = lines[..room].to_vec();
+            if let Some(last) = kept.last_mut() {
+                *last = format!(
+                    "{} …",
+                    console::truncate_str(last, width.saturating_sub(2), "")
+                );
+            }
+            cut = kept;
+            &cut[..]
+        } else {
+            lines
+        };
+        // Each line is overwritten and then cleared to its end, and what is
+        // left below is cleared from the end of the last one: never an
+        // erase from the top-left corner, which some terminals (tmux) take
+        // as clearing the screen and save to the scrollback.
+        let mut frame = String::from("\r");
         frame.push_str(&console::truncate_str(prompt, width, ""));
+        frame.push_str("\x1b[K");
         for l in lines {
-            frame.push('\n');
+            frame.push_str("\n\r");
             frame.push_str(&console::truncate_str(l, width, ""));
+            frame.push_str("\x1b[K");
         }
+        frame.push_str("\x1b[J");
         if !lines.is_empty() {
             frame.push_str(&format!("\x1b[{}A\r", lines.len()));
             let col = console::measure_text_width(prompt).min(width);
@@ -792,26 +836,24 @@ mod tests {
     }
 
     #[test]
-    fn hints_are_plain_words_with_counts() {
+    fn the_meter_uses_the_words_of_the_verdict() {
         let checker = Checker::new(Policy::default());
-        let verdict = checker.evaluate("abcde", &Context::new());
-        let hints = live_hints(&checker, &verdict, "abcde");
+        let screen = Screen::new(Term::stderr());
+        let context = Context::new();
+        let lines = live_meter(&checker, &context, &screen, "abcde");
+        let verdict = checker.evaluate("abcde", &context);
         assert!(
-            hints.contains(&"at least 8 characters: 3 more".to_owned()),
-            "{hints:?}"
+            lines[1].ends_with("5 characters; not accepted yet:"),
+            "{lines:?}"
         );
-        assert!(
-            hints.contains(&"add a symbol such as @ or #".to_owned()),
-            "{hints:?}"
-        );
-        assert!(hints.contains(&"add a digit".to_owned()), "{hints:?}");
-        let strict =
-            Checker::new(Policy::from_toml_str("[composition]\nmin_symbols = 3\n").unwrap());
-        let verdict = strict.evaluate("ab#cdefgh1", &Context::new());
-        let hints = live_hints(&strict, &verdict, "ab#cdefgh1");
-        assert!(
-            hints.contains(&"add 2 more symbols such as @ or #".to_owned()),
-            "{hints:?}"
-        );
+        for v in verdict.violations() {
+            assert!(
+                lines.iter().any(|l| l.contains(&v.message)),
+                "{:?} missing from {lines:?}",
+                v.message
+            );
+        }
+        let ok = live_meter(&checker, &context, &screen, "Velvet#Orbit#Canyon42");
+        assert!(ok[1].ends_with("meets the rules so far"), "{ok:?}");
     }
 }

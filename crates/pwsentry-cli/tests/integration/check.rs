@@ -274,11 +274,13 @@ fn cli_batch_keeps_input_order_and_reports_bad_lines() {
     let lines = out.json_lines();
     assert_eq!(lines.len(), 3);
     assert!(
-        lines[1]["error"]
+        lines[1]["error"]["message"]
             .as_str()
             .unwrap()
             .contains("line 2 is not valid UTF-8")
     );
+    assert_eq!(lines[1]["error"]["code"], "invalid_input");
+    assert_eq!(lines[1]["accepted"], false);
     assert_eq!(lines[2]["accepted"], false);
     // All accepted: exit 0.
     let out = pwsentry(["check", "--batch"])
@@ -296,8 +298,20 @@ fn cli_bad_stdin() {
         "{}",
         out.stderr
     );
-    // Empty stdin: an empty password, rejected rather than an error.
+    // Empty stdin: a usage error, not an empty password.
     let out = pwsentry(["--json", "check"]).run();
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stdout.is_empty(), "no verdict: {}", out.stdout);
+    let err: serde_json::Value = serde_json::from_str(out.stderr.trim()).unwrap();
+    assert_eq!(err["error"]["code"], "usage");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no password on stdin")
+    );
+    // An empty line is an empty password: rejected.
+    let out = pwsentry(["--json", "check"]).stdin("\n").run();
     assert_eq!(out.code, 1);
     assert!(out.rules().contains(&"min_length".to_owned()));
     // A 10 MB line is rejected as too long without being scored.

@@ -115,7 +115,7 @@ fn passwords_mix_every_class_and_passphrases_follow_the_policy() {
         );
     }
     // The shipped policy wants a digit; NIST wants nothing but words.
-    let seed = generate(None, &["--words", "4", "--count", "20"]);
+    let seed = generate(None, &["--words", "5", "--count", "20"]);
     assert!(
         seed.iter().all(|l| l.chars().any(|c| c.is_ascii_digit())),
         "{seed:?}"
@@ -139,8 +139,9 @@ fn entropy_goes_to_stderr_or_into_the_json() {
         "only the passphrase on stdout"
     );
     assert!(
-        out.stderr
-            .contains("6-word passphrase: 80.5 bits of entropy"),
+        out.stderr.contains(
+            "6-word passphrase: 80.5 bits of entropy (at least 60 required), zxcvbn strength 4/4"
+        ),
         "{}",
         out.stderr
     );
@@ -162,7 +163,7 @@ fn impossible_requests_fail_with_a_reason() {
     let out = pwsentry(["generate", "--length", "8"]).run();
     assert_eq!(out.code, 2);
     assert!(
-        out.stderr.contains("ask for a longer password"),
+        out.stderr.contains("ask for 11 characters or more"),
         "{}",
         out.stderr
     );
@@ -174,6 +175,42 @@ fn impossible_requests_fail_with_a_reason() {
 
     let out = pwsentry(["generate", "--words", "0"]).run();
     assert_eq!(out.code, 2, "clap rejects it");
+}
+
+#[test]
+fn too_little_real_entropy_is_refused_whatever_zxcvbn_says() {
+    // One word of 7,776 (plus a digit and a symbol) scores 4/4 with zxcvbn
+    // but has about 20 bits: refused, nothing on stdout.
+    for words in ["1", "2", "4"] {
+        let out = pwsentry(["generate", "--words", words]).run();
+        assert_eq!(out.code, 2, "--words {words}: {}", out.stdout);
+        assert!(out.stdout.is_empty(), "nothing generated: {}", out.stdout);
+        assert!(
+            out.stderr
+                .contains(&format!("refused: a {words}-word passphrase has only"))
+                && out.stderr.contains("below the 60-bit floor")
+                && out.stderr.contains("ask for 5 words or more"),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = pwsentry(["--json", "generate", "--length", "10"]).run();
+    assert_eq!(out.code, 2);
+    let err: serde_json::Value = serde_json::from_str(out.stderr.trim()).unwrap();
+    assert_eq!(err["error"]["code"], "cannot_generate");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("a 10-character password has only 53.8 bits"),
+        "{err}"
+    );
+    // Five words are enough, and the note says what zxcvbn really said.
+    let out = pwsentry(["--json", "generate", "--words", "5", "--count", "5"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for v in out.json_lines() {
+        assert!(v["entropy_bits"].as_f64().unwrap() >= 60.0, "{v}");
+    }
 }
 
 #[test]
@@ -253,9 +290,65 @@ fn man_page_is_roff_with_every_command() {
             .output()
             .expect("man runs");
         let text = String::from_utf8_lossy(&rendered.stdout);
+        for section in [
+            "COMMANDS",
+            "EXIT STATUS",
+            "FILES",
+            "ENVIRONMENT",
+            "EXAMPLES",
+        ] {
+            assert!(text.contains(section), "{section} missing:\n{text}");
+        }
         assert!(
-            text.contains("SUBCOMMANDS") || text.contains("Subcommands"),
-            "{text}"
+            String::from_utf8_lossy(&rendered.stderr).trim().is_empty(),
+            "man warns: {}",
+            String::from_utf8_lossy(&rendered.stderr)
         );
     }
+    // It names no other page: none is installed with it.
+    let named: Vec<&str> = out
+        .stdout
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| w.ends_with("(1)") || w.ends_with("(5)") || w.ends_with("(8)"))
+        .collect();
+    assert!(named.is_empty(), "names other pages: {named:?}");
+}
+
+#[test]
+fn man_and_completions_write_files_for_packagers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let out = pwsentry(["man", "--output", &d]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let page = std::fs::read_to_string(dir.path().join("pwsentry.1")).unwrap();
+    assert_eq!(
+        page,
+        pwsentry(["man"]).run().stdout,
+        "the same page as on stdout"
+    );
+    assert_eq!(
+        out.stdout.trim(),
+        dir.path().join("pwsentry.1").display().to_string()
+    );
+    for (shell, file, marker) in [
+        ("bash", "pwsentry.bash", "complete -F _pwsentry"),
+        ("zsh", "_pwsentry", "#compdef pwsentry"),
+        ("fish", "pwsentry.fish", "complete -c pwsentry"),
+    ] {
+        let out = pwsentry(["completions", shell, "--output", &d]).run();
+        assert_eq!(out.code, 0, "{shell}: {}", out.stderr);
+        let script = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        assert!(script.contains(marker), "{shell}");
+    }
+    let out = pwsentry(["--json", "completions", "bash", "--output", &d]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.json()["file"],
+        dir.path().join("pwsentry.bash").display().to_string()
+    );
+    let missing = dir.path().join("no/such/dir").display().to_string();
+    let out = pwsentry(["--json", "man", "--output", &missing]).run();
+    assert_eq!(out.code, 2);
+    let err: serde_json::Value = serde_json::from_str(out.stderr.trim()).unwrap();
+    assert_eq!(err["error"]["code"], "io", "{err}");
 }

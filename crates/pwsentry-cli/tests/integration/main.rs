@@ -4,6 +4,7 @@
 mod util;
 
 mod check;
+mod cli;
 mod generate;
 mod history;
 #[cfg(unix)] // file modes, other users, /proc

@@ -136,13 +136,14 @@ fn a_weak_password_shows_its_failing_rules_while_typing() {
     let mut p = s.spawn_set(&[]);
     p.type_text("abc");
     p.expect("0/4 too guessable");
-    p.expect("3 characters; still needed:");
-    p.expect("at least 8 characters: 5 more");
-    p.expect("add a digit");
-    p.expect("add a symbol such as @ or #");
+    p.expect("3 characters; not accepted yet:");
+    // The same words as the final verdict.
+    p.expect("must be at least 8 characters long (5 more)");
+    p.expect("needs at least 1 digit");
+    p.expect("needs at least 1 symbol, such as @ or #");
     // One more key: the meter follows.
     p.type_text("1");
-    p.expect("at least 8 characters: 4 more");
+    p.expect("must be at least 8 characters long (4 more)");
     p.type_text("#Zebra!x");
     p.expect("meets the rules so far");
     p.control('c');
@@ -160,7 +161,7 @@ fn a_strong_password_is_recorded_after_confirmation_and_appears_in_status() {
     p.expect("Type it again to confirm: ");
     p.enter(STRONG);
     p.expect(&format!(
-        "New password for {ACCOUNT} recorded (strength 4/4)."
+        "New password for {ACCOUNT} recorded (strength 4/4, very unguessable)."
     ));
     let (code, _) = p.finish();
     assert_eq!(code, 0);
@@ -389,7 +390,12 @@ impl Tmux {
     /// Runs `command` in a `width`-column pane with `env` set (an empty
     /// value removes the variable).
     fn start(width: u16, env: &[(&str, &str)], command: &str) -> Tmux {
-        let socket = format!("pwsentry-test-{}-{}", std::process::id(), width);
+        Tmux::start_sized(width, 30, env, command)
+    }
+
+    /// Like [`Tmux::start`] with `height` rows.
+    fn start_sized(width: u16, height: u16, env: &[(&str, &str)], command: &str) -> Tmux {
+        let socket = format!("pwsentry-test-{}-{}x{}", std::process::id(), width, height);
         // `env` takes its -u options before any assignment.
         let mut env_args = String::from("env");
         for (k, _) in env.iter().filter(|(_, v)| v.is_empty()) {
@@ -409,7 +415,7 @@ impl Tmux {
             "-x",
             &width.to_string(),
             "-y",
-            "30",
+            &height.to_string(),
         ]);
         cmd.arg(format!("{env_args} {command}"));
         let status = cmd
@@ -426,6 +432,24 @@ impl Tmux {
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    /// The screen and everything scrolled off it.
+    fn history(&self) -> String {
+        let out = Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "capture-pane",
+                "-p",
+                "-S",
+                "-",
+                "-t",
+                "0",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn screen(&self, escapes: bool) -> String {
@@ -540,4 +564,233 @@ fn colours_and_the_unicode_bar_where_allowed() {
         "a weak score is red: {colored:?}"
     );
     tmux.keys(&["C-c"]);
+}
+
+/// `pwsentry set` under `sh` in tmux, the pane kept open after it exits.
+fn set_in_tmux(s: &Setup, width: u16, height: u16, extra_env: &[(&str, &str)]) -> Tmux {
+    let command = format!(
+        "sh -c '{} {} set --account {ACCOUNT}; echo EXIT=$?; sleep 60'",
+        bin().display(),
+        s.global_args().join(" ")
+    );
+    let mut env = vec![
+        ("LANG", "C.UTF-8"),
+        ("LC_ALL", ""),
+        ("TERM", "xterm-256color"),
+    ];
+    env.extend_from_slice(extra_env);
+    let tmux = Tmux::start_sized(width, height, &env, &command);
+    tmux.wait_for("New password:");
+    tmux
+}
+
+#[test]
+fn g_works_after_a_rejection_too() {
+    let s = Setup::new();
+    let mut p = s.spawn_set(&[]);
+    p.enter("password1");
+    p.expect("Not accepted:");
+    p.expect("2 tries left.");
+    p.expect("New password: ");
+    p.enter("g");
+    p.expect("shown only this once");
+    let shown = p.expect("Type it again to confirm: ");
+    let generated = shown
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() >= 16 && !l.contains(' '))
+        .unwrap_or_else(|| panic!("no generated password in {shown:?}"))
+        .to_owned();
+    p.enter(&generated);
+    p.expect("recorded");
+    assert_eq!(p.finish().0, 0);
+    assert!(s.is_recorded(&generated));
+}
+
+#[test]
+fn the_bar_is_green_only_for_an_accepted_password() {
+    let s = Setup::new();
+    let tmux = set_in_tmux(&s, 80, 30, &[("NO_COLOR", "")]);
+    // Strong to zxcvbn, but without the symbol the policy wants: not green.
+    tmux.keys(&["-l", "VelvetOrbitCanyon42"]);
+    let screen = tmux.wait_for("needs at least 1 symbol");
+    assert!(screen.contains("4/4 very unguessable"), "{screen}");
+    let colored = tmux.screen(true);
+    assert!(
+        colored.contains("\x1b[33m") && !colored.contains("\x1b[32m"),
+        "a strong score that breaks a rule is yellow, not green: {colored:?}"
+    );
+    tmux.keys(&["-l", "#"]);
+    tmux.wait_for("meets the rules so far");
+    let colored = tmux.screen(true);
+    assert!(
+        colored.contains("\x1b[32m"),
+        "accepted is green: {colored:?}"
+    );
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("EXIT=130");
+}
+
+#[test]
+fn in_a_short_terminal_the_meter_redraws_in_place() {
+    let s = Setup::new();
+    // Six rows: the meter of a one-letter password (bar, count and five
+    // rules) is taller than the room under the prompt.
+    let tmux = set_in_tmux(&s, 60, 6, &[("NO_COLOR", "1")]);
+    for key in ["a", "b", "c", "d", "e", "f"] {
+        tmux.keys(&["-l", key]);
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+    tmux.wait_for("6 characters");
+    let screen = tmux.screen(false);
+    assert!(screen.lines().count() <= 6, "{screen}");
+    assert!(screen.contains('…'), "the cut meter says so:\n{screen}");
+    let history = tmux.history();
+    let copies = history.matches("characters; not accepted yet").count();
+    assert_eq!(
+        copies, 1,
+        "one meter, redrawn in place, not a copy per key in the scrollback:\n{history}"
+    );
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("EXIT=130");
+}
+
+#[test]
+fn a_generated_password_is_cleared_from_the_screen_when_nothing_is_recorded() {
+    for height in [30, 8] {
+        let s = Setup::new();
+        let tmux = set_in_tmux(&s, 80, height, &[("NO_COLOR", "1")]);
+        tmux.keys(&["g", "Enter"]);
+        let screen = tmux.wait_for("Type it again to confirm:");
+        let generated = screen
+            .lines()
+            .map(str::trim)
+            .find(|l| l.len() >= 16 && !l.contains(' ') && l.contains('-'))
+            .unwrap_or_else(|| panic!("no generated password on screen:\n{screen}"))
+            .to_owned();
+        tmux.keys(&["Escape"]);
+        let screen = tmux.wait_for("EXIT=130");
+        assert!(
+            screen.contains("cleared from the screen") && screen.contains("nothing was recorded"),
+            "{screen}"
+        );
+        let history = tmux.history();
+        assert!(
+            !history.contains(&generated),
+            "{height} rows: the generated password is still on the screen or in its scrollback:\n{history}"
+        );
+        assert!(!s.is_recorded(&generated));
+    }
+}
+
+#[test]
+fn set_json_always_prints_the_verdict_and_whether_it_was_recorded() {
+    let s = Setup::new();
+    let out = s.run(
+        &["--json", "set", "--account", ACCOUNT, "--print-hash", "phc"],
+        &format!("{STRONG}\n"),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v = out.json();
+    assert_eq!(v["accepted"], true, "{v}");
+    assert_eq!(v["recorded"], true, "{v}");
+    assert_eq!(v["score"], 4, "{v}");
+    assert_eq!(v["account"], ACCOUNT, "{v}");
+    let hash = v["hash"].as_str().unwrap();
+    assert!(pwsentry::mailhash::verify(hash, &pwsentry::Password::from(STRONG)).unwrap());
+    // Rejected: the verdict, recorded false, no hash.
+    let out = s.run(
+        &["--json", "set", "--account", ACCOUNT, "--print-hash", "phc"],
+        "password1\n",
+    );
+    assert_eq!(out.code, 1);
+    let v = out.json();
+    assert_eq!(
+        (v["accepted"].clone(), v["recorded"].clone()),
+        (false.into(), false.into())
+    );
+    assert!(v["hash"].is_null(), "{v}");
+    assert!(crate::util::rules_of(&v).contains(&"symbols".to_owned()));
+    // Without --print-hash, no hash key at all.
+    let out = s.run(
+        &["--json", "set", "--account", "bob@example.com"],
+        "Lunar#Pickle#Anthem77\n",
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v = out.json();
+    assert_eq!(v["recorded"], true);
+    assert!(v.get("hash").is_none(), "{v}");
+}
+
+#[test]
+fn set_takes_exactly_one_line_of_stdin() {
+    let s = Setup::new();
+    let out = s.run(
+        &["set", "--account", ACCOUNT],
+        &format!("{STRONG}\n{STRONG}\n"),
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("more than one line"), "{}", out.stderr);
+    let out = s.run(&["set", "--account", ACCOUNT], "");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no password on stdin"),
+        "{}",
+        out.stderr
+    );
+    assert!(!s.is_recorded(STRONG));
+}
+
+#[test]
+fn set_json_at_a_terminal_prints_one_object_at_the_end() {
+    let s = Setup::new();
+    let mut p = s.spawn_set(&["--json"]);
+    p.enter(STRONG);
+    p.expect("Type it again to confirm: ");
+    p.enter(STRONG);
+    // The object (stdout) comes before the last words (stderr).
+    let before = p.expect("recorded (strength 4/4");
+    let (code, _) = p.finish();
+    assert_eq!(code, 0);
+    let line = before
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON in {before:?}"));
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(
+        (v["accepted"].clone(), v["recorded"].clone()),
+        (true.into(), true.into())
+    );
+    assert_eq!(v["account"], ACCOUNT);
+    // Cancelled before any check: recorded false, no verdict.
+    let mut p = s.spawn_set(&["--json"]);
+    p.type_text("\x1b");
+    p.expect("Cancelled; nothing was recorded.");
+    let (code, rest) = p.finish();
+    assert_eq!(code, 130);
+    let line = rest
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON in {rest:?}"));
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["recorded"], false);
+    assert!(v["accepted"].is_null(), "{v}");
+}
+
+#[test]
+fn a_password_too_new_to_change_ends_the_prompt_at_once() {
+    let s = Setup::new();
+    std::fs::write(&s.policy, format!("{POLICY}[rotation]\nmin_age_days = 1\n")).unwrap();
+    let out = s.run(&["record", "--account", ACCOUNT], &format!("{STRONG}\n"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut p = s.spawn_set(&[]);
+    p.enter("Lunar#Pickle#Anthem77");
+    p.expect("Not accepted:");
+    p.expect("The current password is too new to be changed yet; nothing was recorded.");
+    let (code, rest) = p.finish();
+    assert_eq!(code, 1);
+    assert!(!rest.contains("New password:"), "no second try: {rest:?}");
+    assert!(!s.is_recorded("Lunar#Pickle#Anthem77"));
 }
