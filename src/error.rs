@@ -34,6 +34,9 @@ pub enum Error {
     /// A time value is outside the range pwsentry supports.
     #[error("invalid time: {0}")]
     Time(String),
+    /// An account id is not valid (see [`AccountId`](crate::AccountId)).
+    #[error("invalid account id: {0}")]
+    Account(#[from] crate::account::AccountIdError),
 }
 
 /// The policy file (or string) is invalid; names where and why.

@@ -62,6 +62,7 @@
 //! # Ok::<(), pwsentry::Error>(())
 //! ```
 
+use crate::account::AccountId;
 use crate::checker::{Checker, Context};
 use crate::error::{Error, Result};
 use crate::policy::{MAX_ITERATIONS, MAX_MEMORY_KIB, MAX_PARALLELISM, Policy};
@@ -952,10 +953,13 @@ impl Checker {
     /// Evaluates `password` as the new password of `account`: every rule of
     /// [`Checker::evaluate`] plus the history rules ([`violations`]) against
     /// the account's history in `store`, at `now`. Nothing is stored until
-    /// [`Checker::commit`].
+    /// [`Checker::commit`]. `account` is made canonical first
+    /// ([`AccountId`], with the policy's `[accounts]` rules), so every
+    /// spelling of one account shares one history.
     ///
     /// # Errors
-    /// Store errors, or the errors of [`violations`].
+    /// [`Error::Account`] if `account` is not a valid id; store errors, or
+    /// the errors of [`violations`].
     pub fn evaluate_change(
         &self,
         store: &dyn Store,
@@ -965,6 +969,9 @@ impl Checker {
         now: DateTime<Utc>,
     ) -> Result<Change> {
         let now = whole_seconds(now)?;
+        // The store is only ever given canonical ids.
+        let account = AccountId::parse(account, self.policy().accounts())?.into_string();
+        let account = account.as_str();
         let mut verdict = self.evaluate(password, context);
         let history = store.history(account)?;
         if let Some(h) = history
@@ -1017,10 +1024,12 @@ impl Checker {
     /// Adds hashes made elsewhere (oldest first; the last becomes the
     /// current password unless the account has a newer one) to `account`'s
     /// history, all set at `set_at`, then prunes as of `now`; all or
-    /// nothing. They are verified without the pepper.
+    /// nothing. They are verified without the pepper. `account` is made
+    /// canonical first, as for [`Checker::evaluate_change`].
     ///
     /// # Errors
-    /// [`Error::Time`] if `set_at` is after `now`; store errors.
+    /// [`Error::Account`] if `account` is not a valid id; [`Error::Time`]
+    /// if `set_at` is after `now`; store errors.
     pub fn import_hashes(
         &self,
         store: &dyn Store,
@@ -1030,6 +1039,8 @@ impl Checker {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let (set_at, now) = (whole_seconds(set_at)?, whole_seconds(now)?);
+        let account = AccountId::parse(account, self.policy().accounts())?.into_string();
+        let account = account.as_str();
         if set_at > now {
             return Err(Error::Time(
                 "the passwords cannot have been set after now".into(),

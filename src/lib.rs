@@ -30,6 +30,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod account;
 mod blocklist;
 mod checker;
 mod error;
@@ -42,8 +43,10 @@ mod rules;
 mod secret;
 pub mod store;
 pub mod strength;
+pub mod trusted_file;
 mod verdict;
 
+pub use account::{AccountId, AccountIdError};
 pub use checker::{Checker, Context};
 pub use error::{Error, PolicyError, Result};
 pub use policy::{Policy, Preset};
