@@ -28,10 +28,18 @@ pub fn run(g: &GlobalArgs, args: &PolicyArgs) -> anyhow::Result<u8> {
     match &args.action {
         PolicyAction::Show => {
             let policy = g.load_policy()?;
-            let origin = g
-                .policy_path()
+            let origin = policy
+                .source()
                 .map_or("built-in default".to_owned(), |p| p.display().to_string());
-            print!("# effective policy (from {origin})\n{}", policy.to_toml());
+            if g.json {
+                let table: toml::Table = toml::from_str(&policy.to_toml())?;
+                println!(
+                    "{}",
+                    serde_json::json!({"file": policy.source(), "policy": table})
+                );
+            } else {
+                print!("# effective policy (from {origin})\n{}", policy.to_toml());
+            }
         }
         PolicyAction::Check { file } => {
             let (policy, origin) = match file.clone().or_else(|| g.policy_path()) {

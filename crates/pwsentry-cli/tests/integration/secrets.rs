@@ -4,7 +4,7 @@
 //! files included, as raw bytes), not in a panic message, and not in the
 //! `Debug` output of any public type that holds a secret.
 
-use crate::util::{bin, write};
+use crate::util::{bin, write, write_private};
 use base64::Engine as _;
 use chrono::{TimeZone, Utc};
 use pwsentry::generate::{Generator, Style};
@@ -91,7 +91,7 @@ impl Workspace {
         let dir = tempfile::tempdir().unwrap();
         let secrets = dir.path().join("secrets");
         std::fs::create_dir(&secrets).unwrap();
-        write(&secrets, "pepper", PEPPER);
+        write_private(&secrets, "pepper", PEPPER);
         let policy = write(
             dir.path(),
             "policy.toml",
@@ -286,7 +286,7 @@ fn no_command_leaks_the_password_or_the_pepper() {
 #[test]
 fn debug_output_of_every_secret_holding_type_is_redacted() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "pepper", PEPPER);
+    write_private(dir.path(), "pepper", PEPPER);
     let text = "[hashing]\nmemory_kib = 64\niterations = 1\nallow_weak_parameters = true\n\
                 pepper_file = \"pepper\"\n";
     let policy = Policy::parse(text, "p.toml", dir.path()).unwrap();
