@@ -1205,11 +1205,8 @@ mod tests {
         let pepper = dir.path().join("pepper");
         std::fs::write(&pepper, "0123456789abcdef0123").unwrap();
         #[cfg(unix)]
-        std::fs::set_permissions(
-            &pepper,
-            std::os::unix::fs::PermissionsExt::from_mode(0o600),
-        )
-        .unwrap();
+        std::fs::set_permissions(&pepper, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
         let p = policy(&format!(
             "pepper_file = {:?}\n",
             pepper.display().to_string()

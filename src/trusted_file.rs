@@ -280,10 +280,7 @@ mod tests {
         assert!(open(&file(d, "i", 0o644), FileRole::Database).is_ok());
         let e = open(&file(d, "j", 0o666), FileRole::Database).unwrap_err();
         let shown = d.join("j").display().to_string();
-        assert!(
-            e.to_string().contains(&format!("chmod 600 {shown}")),
-            "{e}"
-        );
+        assert!(e.to_string().contains(&format!("chmod 600 {shown}")), "{e}");
     }
 
     #[test]

@@ -18,9 +18,9 @@ use super::{AccountHistory, Append, EntryId, Expect, HistoryEntry, Store};
 use crate::account::{AccountId, AccountsPolicy};
 use crate::error::{Error, Result};
 use crate::trusted_file::{self, FileRole};
-use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -28,7 +28,6 @@ use std::time::Duration;
 
 /// The schema version this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
-
 
 /// `PRAGMA application_id` of pwsentry databases ("pwse").
 const APPLICATION_ID: i32 = 0x7077_7365;
@@ -232,8 +231,11 @@ impl SqliteStore {
         // Keep the -wal and -shm files when the last writer closes, so that
         // a user who may only read the database can still open it.
         let mut persist = 1;
-        conn.file_control(Some(rusqlite::MAIN_DB), rusqlite::FileControl::PersistWal(&mut persist))
-            .map_err(err)?;
+        conn.file_control(
+            Some(rusqlite::MAIN_DB),
+            rusqlite::FileControl::PersistWal(&mut persist),
+        )
+        .map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
@@ -368,7 +370,11 @@ const MAX_IDS_SHOWN: usize = 10;
 /// Migration 2: every stored account id becomes canonical. Two ids that
 /// would become one are never merged: the migration fails naming them and
 /// the transaction is dropped, so the file stays as it was.
-fn canonicalise_ids(tx: &rusqlite::Transaction<'_>, path: &Path, rules: &AccountsPolicy) -> Result<()> {
+fn canonicalise_ids(
+    tx: &rusqlite::Transaction<'_>,
+    path: &Path,
+    rules: &AccountsPolicy,
+) -> Result<()> {
     let err = |e| map_err(path, e);
     let mut renames: Vec<(String, String)> = Vec::new();
     let mut by_canonical: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -395,7 +401,11 @@ fn canonicalise_ids(tx: &rusqlite::Transaction<'_>, path: &Path, rules: &Account
     for (id, raws) in &by_canonical {
         if raws.len() > 1 {
             let names: Vec<String> = raws.iter().map(|r| quoted(r)).collect();
-            problems.push(format!("{} would all become {}", names.join(", "), quoted(id)));
+            problems.push(format!(
+                "{} would all become {}",
+                names.join(", "),
+                quoted(id)
+            ));
         }
     }
     if !problems.is_empty() {

@@ -270,7 +270,9 @@ fn print_usage_error(e: &clap::Error) -> u8 {
 /// the exit status.
 pub fn main() -> ExitCode {
     if let Err(e) = disable_core_dumps() {
-        eprintln!("pwsentry: warning: cannot disable core dumps ({e}); a crash could write memory to disk");
+        eprintln!(
+            "pwsentry: warning: cannot disable core dumps ({e}); a crash could write memory to disk"
+        );
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -901,10 +901,13 @@ fn an_empty_policy_file_shows_as_the_builtin_default() {
         assert_eq!(out.code, Some(0), "{}", out.stderr);
         out.stdout.split_once('\n').unwrap().1.to_owned()
     };
+    // The built-in default is the shipped policy.toml: the seed preset
+    // with a one-day minimum age (issue 9).
+    let shipped = write(dir.path(), "shipped.toml", "[rotation]\nmin_age_days = 1\n");
     assert_eq!(
-        show(Some(&empty)),
+        show(Some(&shipped)),
         show(None),
-        "an empty file is the built-in default"
+        "the built-in default is the seed preset with min_age_days = 1"
     );
     let seed = write(dir.path(), "seed.toml", "preset = \"seed\"\n");
     assert_eq!(show(Some(&empty)), show(Some(&seed)));

@@ -15,3 +15,5 @@ mod reliability;
 mod secrets;
 #[cfg(unix)] // pseudo-terminals and tmux
 mod set;
+#[cfg(unix)] // file modes, FIFOs, other users, /proc, tmpfs
+mod trust;
