@@ -230,6 +230,10 @@ impl SqliteStore {
         }
         // Keep the -wal and -shm files when the last writer closes, so that
         // a user who may only read the database can still open it.
+        // Truncated to nothing after every checkpoint that resets it and
+        // when the last connection closes: no stale page images linger.
+        conn.pragma_update(None, "journal_size_limit", 0)
+            .map_err(err)?;
         let mut persist = 1;
         conn.file_control(
             Some(rusqlite::MAIN_DB),

@@ -141,13 +141,12 @@ impl Env {
     fn home(&self) -> &Path {
         self.dir.path()
     }
+    /// `--policy` and `--db` of this environment, unless `args` give their own `--db`.
     fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
-        let mut v = vec![
-            "--policy",
-            self.policy.to_str().unwrap(),
-            "--db",
-            self.db.to_str().unwrap(),
-        ];
+        let mut v = vec!["--policy", self.policy.to_str().unwrap()];
+        if !args.contains(&"--db") {
+            v.extend(["--db", self.db.to_str().unwrap()]);
+        }
         v.extend_from_slice(args);
         v
     }
@@ -1047,7 +1046,8 @@ fn a_full_disk_says_so_and_loses_nothing() {
             &format!("{pw}\n"),
         )
     };
-    assert_eq!(record(T0, "a@x.org", P1).code, 0);
+    let first = record(T0, "a@x.org", P1);
+    assert_eq!(first.code, 0, "{first:?}");
     let before = env.run(&["--db", d, "--json", "stale"], "").stdout;
     // Fill the file system up.
     let filler = fs.0.join("filler");
