@@ -754,6 +754,139 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), before);
     }
 
+    /// A schema-1 database (before canonical ids) holding these accounts.
+    fn schema_1(path: &Path, accounts: &[&str]) {
+        let conn = Connection::open(path).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+        let Migration::Sql(sql) = MIGRATIONS[0] else {
+            unreachable!("migration 1 is SQL")
+        };
+        conn.execute_batch(sql).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        for (i, a) in accounts.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO accounts VALUES (?1, x'00', ?2)",
+                params![a, i as i64],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO entries (account, set_at, hash, peppered) VALUES (?1, ?2, 'h', 0)",
+                params![a, i as i64],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+    }
+
+    fn ids(store: &SqliteStore) -> Vec<String> {
+        let conn = store.lock().unwrap();
+        let mut stmt = conn
+            .prepare("SELECT a.account FROM accounts a JOIN entries e USING (account) ORDER BY 1")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn migration_makes_ids_canonical() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        schema_1(&path, &["Alice@Example.COM", "bob@x.org"]);
+        // Read-only opens do not migrate.
+        let ro = SqliteStore::open_with(&path, &OpenOptions::new().read_only(true))
+            .unwrap()
+            .unwrap();
+        assert_eq!(ids(&ro), ["Alice@Example.COM", "bob@x.org"]);
+        drop(ro);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(ids(&store), ["alice@example.com", "bob@x.org"]);
+        assert!(store.history("alice@example.com").unwrap().is_some());
+        let conn = store.lock().unwrap();
+        let fk: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(fk, 0);
+        drop(conn);
+        // Case-sensitive local parts keep theirs.
+        let path2 = dir.path().join("h2.db");
+        schema_1(&path2, &["Alice@Example.COM"]);
+        let rules = AccountsPolicy::new().with_case_sensitive_local_part(true);
+        let store = SqliteStore::open_with(&path2, &OpenOptions::new().accounts(rules))
+            .unwrap()
+            .unwrap();
+        assert_eq!(ids(&store), ["Alice@example.com"]);
+    }
+
+    #[test]
+    fn migration_refuses_collisions_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        schema_1(&path, &["Dave@x.org", "dave@X.ORG", " lead@x.org"]);
+        let before = std::fs::read(&path).unwrap();
+        let e = SqliteStore::open(&path).unwrap_err().to_string();
+        assert!(
+            e.contains(r#""Dave@x.org", "dave@X.ORG" would all become "dave@x.org""#),
+            "{e}"
+        );
+        assert!(e.contains(r#"" lead@x.org" is not a valid id"#), "{e}");
+        assert!(e.contains("nothing was changed"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        let conn = Connection::open(&path).unwrap();
+        let v: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn untrusted_files_are_refused_before_sqlite_opens_them() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        drop(SqliteStore::open(&path).unwrap());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let e = SqliteStore::open(&path).unwrap_err().to_string();
+        assert!(e.contains("chmod 600"), "{e}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("link.db");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let e = SqliteStore::open(&link).unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        // A dangling link is not followed to create a file either.
+        let dangling = dir.path().join("dangling.db");
+        std::os::unix::fs::symlink(dir.path().join("elsewhere.db"), &dangling).unwrap();
+        assert!(SqliteStore::open(&dangling).is_err());
+        assert!(!dir.path().join("elsewhere.db").exists());
+    }
+
+    #[test]
+    fn a_read_only_store_refuses_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let ro = SqliteStore::open_with(&path, &OpenOptions::new().read_only(true))
+            .unwrap()
+            .unwrap();
+        let e = ro.forget("a").unwrap_err().to_string();
+        assert!(e.contains("read-only"), "{e}");
+        assert!(
+            SqliteStore::open_with(
+                &dir.path().join("none.db"),
+                &OpenOptions::new().read_only(true)
+            )
+            .unwrap()
+            .is_none()
+        );
+    }
+
     #[test]
     fn reopening_keeps_data_and_version() {
         let dir = tempfile::tempdir().unwrap();
