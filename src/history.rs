@@ -958,8 +958,9 @@ impl Checker {
     /// spelling of one account shares one history.
     ///
     /// # Errors
-    /// [`Error::Account`] if `account` is not a valid id; store errors, or
-    /// the errors of [`violations`].
+    /// [`Error::Account`] if `account` is not a valid id; [`Error::Time`]
+    /// if `now` is before the account's current password was set; store
+    /// errors, or the errors of [`violations`].
     pub fn evaluate_change(
         &self,
         store: &dyn Store,
@@ -974,6 +975,18 @@ impl Checker {
         let account = account.as_str();
         let mut verdict = self.evaluate(password, context);
         let history = store.history(account)?;
+        // Time only moves forward for an account: a change dated before its
+        // current password would let back-dated changes, each "old enough",
+        // flush the history around the minimum age.
+        if let Some(current) = history.as_ref().and_then(AccountHistory::changed_at)
+            && now < current
+        {
+            return Err(Error::Time(format!(
+                "the change would be dated {}, before the account's current password (set {}); a change cannot be dated in the past of the last one",
+                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                current.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )));
+        }
         if let Some(h) = history
             .as_ref()
             .filter(|_| !verdict.violates(Rule::MaxLength))

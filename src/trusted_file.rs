@@ -9,7 +9,7 @@
 //! |------|---------|--------------|
 //! | [`FileRole::Config`] (policy, blocklist) | a regular file | writable by others |
 //! | [`FileRole::Secret`] (pepper) | a regular file | writable by group or others, readable by others, owned by another user than the caller or root |
-//! | [`FileRole::Database`] | a regular file, not a symbolic link | writable by group or others, owned by another user than the caller or root |
+//! | [`FileRole::Database`] | a regular file, not a symbolic link | writable by group or others, owned by another user than the caller or root, hard-linked |
 //!
 //! Every refusal says how to fix it. This module reads no file content
 //! and never prints.
@@ -71,6 +71,11 @@ pub enum FileProblem {
         /// The file, for the fix.
         path: String,
     },
+    /// A database with more than one name (hard links).
+    #[error(
+        "has {0} hard links (other names elsewhere); fix: give pwsentry its own copy (cp, then use the copy)"
+    )]
+    HardLinks(u64),
     /// Owned by another user who is not root.
     #[error(
         "is owned by user id {owner}, neither you (user id {me}) nor root, so that user could change it; fix: use a file of your own, or chown it"
@@ -165,6 +170,11 @@ pub fn check(path: &Path, meta: &std::fs::Metadata, role: FileRole) -> Result<()
                         owner: meta.uid(),
                         me,
                     });
+                }
+                // A second name for the file, maybe in a folder someone
+                // else controls, which could be swapped or read from there.
+                if role == FileRole::Database && meta.nlink() > 1 {
+                    return Err(FileProblem::HardLinks(meta.nlink()));
                 }
             }
         }
@@ -330,6 +340,16 @@ mod tests {
             let e = open(&p, role).unwrap_err();
             assert!(e.to_string().contains("owned by user id 65534"), "{e}");
         }
+        assert!(open(&p, FileRole::Config).is_ok());
+    }
+
+    #[test]
+    fn a_hard_linked_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = file(dir.path(), "db", 0o600);
+        std::fs::hard_link(&p, dir.path().join("other-name")).unwrap();
+        let e = open(&p, FileRole::Database).unwrap_err();
+        assert!(e.to_string().contains("2 hard links"), "{e}");
         assert!(open(&p, FileRole::Config).is_ok());
     }
 

@@ -447,6 +447,13 @@ fn loose_or_linked_databases_are_refused_and_unchanged() {
         assert!(out.stderr.contains("symbolic link"), "{out:?}");
     }
     assert_eq!(bytes_of(&env.db), before);
+    // Nor a second name (hard link) for it.
+    let hard = env.home().join("hard.db");
+    std::fs::hard_link(&env.db, &hard).unwrap();
+    let out = env.run(&["--db", hard.to_str().unwrap(), "stale"], "");
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("2 hard links"), "{out:?}");
+    std::fs::remove_file(&hard).unwrap();
     // A FIFO in its place neither hangs nor is used.
     let fifo = env.home().join("fifo.db");
     mkfifo(&fifo);
@@ -692,6 +699,18 @@ fn writes_refuse_a_time_in_the_future() {
     let soon = (chrono::Utc::now() + chrono::TimeDelta::seconds(60)).to_rfc3339();
     assert_eq!(env.record(&soon, "b@x.org", P1).code, 0);
     assert_eq!(env.record(T0, "c@x.org", P1).code, 0);
+    // Back-dating is refused too: changes dated before the current
+    // password, each "old enough", would flush the history around the
+    // minimum age.
+    assert_eq!(env.record("2026-03-01T00:00:00Z", "d@x.org", P1).code, 0);
+    let out = env.record("2026-02-01T00:00:00Z", "d@x.org", P2);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("before the account's current password"),
+        "{out:?}"
+    );
+    let status = env.run(&["--json", "status", "--account", "d@x.org"], "");
+    assert_eq!(status.json()["history_entries"], 1);
     // Reports still take any --now.
     let out = env.run(&["--now", future, "--json", "stale"], "");
     assert_eq!(out.code, 1, "{out:?}");
