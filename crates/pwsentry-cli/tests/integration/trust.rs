@@ -1008,8 +1008,12 @@ fn an_unexpected_argument_is_never_echoed() {
     assert!(out.stderr.contains("did you mean '--account'"), "{out:?}");
 }
 
-/// A small tmpfs, unmounted when dropped.
-struct Tmpfs(PathBuf, tempfile::TempDir);
+/// A small tmpfs, unmounted when dropped (before its mount point's
+/// temporary folder is removed).
+struct Tmpfs {
+    point: PathBuf,
+    _dir: tempfile::TempDir,
+}
 
 impl Tmpfs {
     fn mount(kib: u32) -> Option<Tmpfs> {
@@ -1028,13 +1032,13 @@ impl Tmpfs {
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
-        ok.then_some(Tmpfs(point, dir))
+        ok.then_some(Tmpfs { point, _dir: dir })
     }
 }
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
+        let _ = Command::new("umount").arg(&self.point).status();
     }
 }
 
@@ -1048,7 +1052,7 @@ fn a_full_disk_says_so_and_loses_nothing() {
         panic!("running as root but cannot mount a tmpfs for the full-disk test");
     };
     let env = Env::new("");
-    let db = fs.0.join("history.db");
+    let db = fs.point.join("history.db");
     let d = db.to_str().unwrap();
     let record = |now: &str, account: &str, pw: &str| {
         env.run(
@@ -1069,7 +1073,7 @@ fn a_full_disk_says_so_and_loses_nothing() {
     assert_eq!(first.code, 0, "{first:?}");
     let before = env.run(&["--db", d, "--json", "stale"], "").stdout;
     // Fill the file system up.
-    let filler = fs.0.join("filler");
+    let filler = fs.point.join("filler");
     let mut f = std::fs::File::create(&filler).unwrap();
     let chunk = vec![0x5au8; 4096];
     while f.write_all(&chunk).is_ok() {}
