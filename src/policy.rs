@@ -374,7 +374,7 @@ impl Policy {
     /// Reads and validates a policy file. Relative blocklist, pepper and
     /// store paths are resolved against the file's folder. The file, its
     /// blocklists and its pepper must be regular files (see
-    /// [`trusted_file`](crate::trusted_file)); the pepper must be private.
+    /// [`crate::trusted_file`]); the pepper must be private.
     ///
     /// # Errors
     /// [`Error::Policy`] naming the file if it cannot be read or is not
