@@ -11,7 +11,8 @@
 //! | [`FileRole::Secret`] (pepper) | a regular file | writable by group or others, readable by others, owned by another user than the caller or root |
 //! | [`FileRole::Database`] | a regular file, not a symbolic link | writable by group or others, owned by another user than the caller or root, hard-linked |
 //!
-//! Every refusal says how to fix it. This module reads no file content
+//! A database's folder must not be writable by others or owned by another
+//! user ([`check_folder`]). Every refusal says how to fix it. This module reads no file content
 //! and never prints.
 
 use std::fs::File;
@@ -71,6 +72,17 @@ pub enum FileProblem {
         /// The file, for the fix.
         path: String,
     },
+    /// The folder of a database is open to other users, who could
+    /// replace the file or plant a `-wal` link beside it.
+    #[error(
+        "is in the folder {folder}, which {why}, so another user could replace it or plant files beside it; fix: keep the database in a folder only you (or root) can write, e.g. chmod o-w {folder}"
+    )]
+    Folder {
+        /// The folder.
+        folder: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// A database with more than one name (hard links).
     #[error(
         "has {0} hard links (other names elsewhere); fix: give pwsentry its own copy (cp, then use the copy)"
@@ -123,6 +135,48 @@ pub fn open(path: &Path, role: FileRole) -> Result<File, FileProblem> {
     let meta = file.metadata().map_err(FileProblem::Io)?;
     check(path, &meta, role)?;
     Ok(file)
+}
+
+/// Checks the folder a database is (to be) created in: it must not be
+/// writable by others (not even with the sticky bit, as in `/tmp`, where
+/// anyone may create `history.db-wal` first), nor owned by another user
+/// than the caller or root. A folder that does not exist yet passes (it
+/// is created private).
+///
+/// # Errors
+/// [`FileProblem::Folder`] naming the folder.
+pub fn check_folder(path: &Path) -> Result<(), FileProblem> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let folder = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let Ok(meta) = std::fs::metadata(folder) else {
+            return Ok(());
+        };
+        let me = effective_uid();
+        let why = if meta.mode() & 0o002 != 0 {
+            Some(format!(
+                "is writable by everyone (mode {:04o})",
+                meta.mode() & 0o7777
+            ))
+        } else if meta.uid() != me && meta.uid() != 0 {
+            Some(format!("belongs to user id {}", meta.uid()))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(FileProblem::Folder {
+                folder: folder.display().to_string(),
+                why,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Checks the metadata of a file already open (see [`open`]).
@@ -341,6 +395,19 @@ mod tests {
             assert!(e.to_string().contains("owned by user id 65534"), "{e}");
         }
         assert!(open(&p, FileRole::Config).is_ok());
+    }
+
+    #[test]
+    fn a_database_folder_others_may_write_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("h.db");
+        assert!(check_folder(&db).is_ok());
+        assert!(check_folder(&dir.path().join("not/yet/h.db")).is_ok());
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let e = check_folder(&db).unwrap_err().to_string();
+        assert!(e.contains("writable by everyone (mode 1777)"), "{e}");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o775)).unwrap();
+        assert!(check_folder(&db).is_ok(), "a group may share the folder");
     }
 
     #[test]

@@ -159,6 +159,8 @@ impl SqliteStore {
     /// # Errors
     /// As for [`SqliteStore::open`].
     pub fn open_with(path: &Path, options: &OpenOptions) -> Result<Option<SqliteStore>> {
+        trusted_file::check_folder(path)
+            .map_err(|p| Error::Store(format!("{}: {p}", path.display())))?;
         if options.create && !options.read_only {
             create_file(path)?;
         }

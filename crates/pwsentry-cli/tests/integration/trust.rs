@@ -454,6 +454,27 @@ fn loose_or_linked_databases_are_refused_and_unchanged() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("2 hard links"), "{out:?}");
     std::fs::remove_file(&hard).unwrap();
+    // Nor in a folder where anyone may create files (a `-wal` link planted
+    // before pwsentry creates it, in /tmp for one), and nothing is created.
+    let open = env.home().join("open");
+    std::fs::create_dir(&open).unwrap();
+    chmod(&open, 0o1777);
+    let planted = open.join("h.db");
+    let out = env.run(
+        &[
+            "--db",
+            planted.to_str().unwrap(),
+            "--now",
+            T0,
+            "record",
+            "--account",
+            "a@x.org",
+        ],
+        &format!("{P2}\n"),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("writable by everyone"), "{out:?}");
+    assert!(!planted.exists());
     // A FIFO in its place neither hangs nor is used.
     let fifo = env.home().join("fifo.db");
     mkfifo(&fifo);
