@@ -42,11 +42,9 @@ impl Blocklist {
     /// Adds every non-empty line of `path` (`\r\n` line ends accepted).
     pub(crate) fn load_file(&mut self, path: &Path) -> Result<(), String> {
         use std::io::Read as _;
-        let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-        let meta = file.metadata().map_err(|e| e.to_string())?;
-        if !meta.is_file() {
-            return Err("not a regular file".into());
-        }
+        // A regular file, not writable by everyone, opened without blocking.
+        let file = crate::trusted_file::open(path, crate::trusted_file::FileRole::Config)
+            .map_err(|e| e.to_string())?;
         let mut bytes = Vec::new();
         file.take(MAX_BLOCKLIST_BYTES + 1)
             .read_to_end(&mut bytes)

@@ -43,6 +43,9 @@ pub enum Error {
         /// What is wrong, in plain words.
         message: String,
     },
+    /// An account id is not valid (see [`AccountId`](crate::AccountId)).
+    #[error("invalid account id: {0}")]
+    Account(#[from] crate::account::AccountIdError),
 }
 
 /// The policy file (or string) is invalid; names where and why.

@@ -62,6 +62,7 @@
 //! # Ok::<(), pwsentry::Error>(())
 //! ```
 
+use crate::account::AccountId;
 use crate::checker::{Checker, Context};
 use crate::error::{Error, Result};
 use crate::policy::{MAX_ITERATIONS, MAX_MEMORY_KIB, MAX_PARALLELISM, Policy};
@@ -952,10 +953,14 @@ impl Checker {
     /// Evaluates `password` as the new password of `account`: every rule of
     /// [`Checker::evaluate`] plus the history rules ([`violations`]) against
     /// the account's history in `store`, at `now`. Nothing is stored until
-    /// [`Checker::commit`].
+    /// [`Checker::commit`]. `account` is made canonical first
+    /// ([`AccountId`], with the policy's `[accounts]` rules), so every
+    /// spelling of one account shares one history.
     ///
     /// # Errors
-    /// Store errors, or the errors of [`violations`].
+    /// [`Error::Account`] if `account` is not a valid id; [`Error::Time`]
+    /// if `now` is before the account's current password was set; store
+    /// errors, or the errors of [`violations`].
     pub fn evaluate_change(
         &self,
         store: &dyn Store,
@@ -965,8 +970,23 @@ impl Checker {
         now: DateTime<Utc>,
     ) -> Result<Change> {
         let now = whole_seconds(now)?;
+        // The store is only ever given canonical ids.
+        let account = AccountId::parse(account, self.policy().accounts())?.into_string();
+        let account = account.as_str();
         let mut verdict = self.evaluate(password, context);
         let history = store.history(account)?;
+        // Time only moves forward for an account: a change dated before its
+        // current password would let back-dated changes, each "old enough",
+        // flush the history around the minimum age.
+        if let Some(current) = history.as_ref().and_then(AccountHistory::changed_at)
+            && now < current
+        {
+            return Err(Error::Time(format!(
+                "the change would be dated {}, before the account's current password (set {}); a change cannot be dated in the past of the last one",
+                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                current.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )));
+        }
         if let Some(h) = history
             .as_ref()
             .filter(|_| !verdict.violates(Rule::MaxLength))
@@ -1017,10 +1037,12 @@ impl Checker {
     /// Adds hashes made elsewhere (oldest first; the last becomes the
     /// current password unless the account has a newer one) to `account`'s
     /// history, all set at `set_at`, then prunes as of `now`; all or
-    /// nothing. They are verified without the pepper.
+    /// nothing. They are verified without the pepper. `account` is made
+    /// canonical first, as for [`Checker::evaluate_change`].
     ///
     /// # Errors
-    /// [`Error::Time`] if `set_at` is after `now`; store errors.
+    /// [`Error::Account`] if `account` is not a valid id; [`Error::Time`]
+    /// if `set_at` is after `now`; store errors.
     pub fn import_hashes(
         &self,
         store: &dyn Store,
@@ -1030,6 +1052,8 @@ impl Checker {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let (set_at, now) = (whole_seconds(set_at)?, whole_seconds(now)?);
+        let account = AccountId::parse(account, self.policy().accounts())?.into_string();
+        let account = account.as_str();
         if set_at > now {
             return Err(Error::Time(
                 "the passwords cannot have been set after now".into(),
@@ -1193,6 +1217,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pepper = dir.path().join("pepper");
         std::fs::write(&pepper, "0123456789abcdef0123").unwrap();
+        #[cfg(unix)]
+        std::fs::set_permissions(&pepper, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
         let p = policy(&format!(
             "pepper_file = {:?}\n",
             pepper.display().to_string()

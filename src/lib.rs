@@ -30,6 +30,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod account;
 mod blocklist;
 mod checker;
 mod error;
@@ -44,6 +45,7 @@ mod rules;
 mod secret;
 pub mod store;
 pub mod strength;
+pub mod trusted_file;
 mod verdict;
 
 /// The `chrono` crate this one is built with, re-exported: times in the
@@ -51,6 +53,7 @@ mod verdict;
 /// `pwsentry::chrono` avoids a version mismatch with your own `chrono`.
 pub use chrono;
 
+pub use account::{AccountId, AccountIdError};
 pub use checker::{Checker, Context};
 pub use error::{Error, PolicyError, Result};
 pub use policy::{Policy, Preset};

@@ -15,6 +15,7 @@
 //! field, e.g. from [`mailhash`](crate::mailhash)), print, or follow a
 //! symbolic link: the file named must be a regular file.
 
+use crate::account::{AccountId, AccountsPolicy};
 use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
@@ -28,6 +29,7 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct PasswdFile {
     path: PathBuf,
+    accounts: AccountsPolicy,
 }
 
 /// What [`PasswdFile::set_password`] did.
@@ -42,8 +44,21 @@ pub enum PasswdUpdate {
 
 impl PasswdFile {
     /// A passwd-file at `path`. Nothing is read until it is used.
+    ///
+    /// A line belongs to an account when its user field, made canonical by
+    /// the default [`AccountsPolicy`] (see [`PasswdFile::accounts`]), is the
+    /// account id: `Alice@Example.COM` in the file is `alice@example.com`.
     pub fn new(path: impl Into<PathBuf>) -> PasswdFile {
-        PasswdFile { path: path.into() }
+        PasswdFile {
+            path: path.into(),
+            accounts: AccountsPolicy::default(),
+        }
+    }
+
+    /// Matches user fields by these rules (the policy's `[accounts]`).
+    pub fn accounts(mut self, rules: AccountsPolicy) -> PasswdFile {
+        self.accounts = rules;
+        self
     }
 
     /// The file's path.
@@ -67,7 +82,7 @@ impl PasswdFile {
         while self.read_line(&mut reader, &mut line, number + 1)? {
             number += 1;
             if let Some(fields) = Fields::parse(&line)
-                && fields.user_matches(&line, account)
+                && fields.user_matches(&line, account, &self.accounts)
             {
                 if found.is_some() {
                     return Err(self.error(format!(
@@ -119,7 +134,7 @@ impl PasswdFile {
         let mut ends_with_newline = true;
         while self.read_line(&mut reader, &mut line, number + 1)? {
             number += 1;
-            match Fields::parse(&line).filter(|f| f.user_matches(&line, account)) {
+            match Fields::parse(&line).filter(|f| f.user_matches(&line, account, &self.accounts)) {
                 Some(fields) => {
                     replaced += 1;
                     if replaced > 1 {
@@ -171,7 +186,7 @@ impl PasswdFile {
             use std::os::unix::fs::OpenOptionsExt;
             // O_NOFOLLOW | O_NONBLOCK: no link swapped in after the check,
             // and a FIFO swapped in cannot block the open.
-            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+            options.custom_flags(no_follow_no_block());
         }
         let file = options
             .open(&self.path)
@@ -192,9 +207,7 @@ impl PasswdFile {
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            options
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+            options.mode(0o600).custom_flags(no_follow_no_block());
         }
         let file = options.open(&path).map_err(|e| self.io(&path, e))?;
         file.lock().map_err(|e| self.io(&path, e))?;
@@ -238,6 +251,13 @@ impl PasswdFile {
     }
 }
 
+/// `O_NOFOLLOW | O_NONBLOCK` for [`OpenOptionsExt::custom_flags`](std::os::unix::fs::OpenOptionsExt::custom_flags).
+#[cfg(unix)]
+fn no_follow_no_block() -> i32 {
+    use rustix::fs::OFlags;
+    i32::try_from((OFlags::NOFOLLOW | OFlags::NONBLOCK).bits()).unwrap_or(0)
+}
+
 /// Byte ranges of one account line's fields.
 struct Fields {
     user: std::ops::Range<usize>,
@@ -264,13 +284,16 @@ impl Fields {
         })
     }
 
-    /// The user field is `account`, exactly or but for case (Dovecot's
-    /// default `auth_username_format = %Lu` lowercases the name it looks
-    /// up). Two lines that both match are refused by the callers.
-    fn user_matches(&self, line: &[u8], account: &str) -> bool {
+    /// The user field is `account` (a canonical id), exactly or once made
+    /// canonical by `rules`. Two lines that both match are refused by the
+    /// callers.
+    fn user_matches(&self, line: &[u8], account: &str, rules: &AccountsPolicy) -> bool {
         let user = &line[self.user.clone()];
         user == account.as_bytes()
-            || std::str::from_utf8(user).is_ok_and(|u| u.to_lowercase() == account.to_lowercase())
+            || std::str::from_utf8(user)
+                .ok()
+                .and_then(|u| AccountId::parse(u, rules).ok())
+                .is_some_and(|id| id.as_str() == account)
     }
 }
 

@@ -6,8 +6,10 @@
 //! module reads the policy file and its blocklists and pepper file, and
 //! nothing else; it never looks at the environment or the clock.
 
+pub use crate::account::AccountsPolicy;
 use crate::blocklist::Blocklist;
 use crate::error::{Error, PolicyError, Result};
+use crate::trusted_file::{self, FileRole};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -123,6 +125,8 @@ impl Preset {
                 pepper_file: None,
                 allow_weak_parameters: false,
             },
+            accounts: AccountsPolicy::default(),
+            store: StorePolicy::default(),
         };
         match self {
             Preset::Seed => seed,
@@ -278,6 +282,28 @@ fn serialize_optional_path<S: serde::Serializer>(
     )
 }
 
+/// `[store]`: where the password history lives, so that every program
+/// reading this policy (cron, PAM, services) shares one history. Unset,
+/// the program picks its default (`--db`, `$PWSENTRY_DB`, a system or
+/// per-user path).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct StorePolicy {
+    /// An SQLite file, resolved against the policy file's folder.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_optional_path"
+    )]
+    pub path: Option<PathBuf>,
+    /// A store URL (`postgres://…`) for stores that are not a local file.
+    /// Never holds a password: the policy file is readable by everyone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// URL schemes `[store] url` accepts.
+pub const STORE_URL_SCHEMES: &[&str] = &["postgres", "postgresql"];
+
 /// The plain values of a policy, as `policy show` prints them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct Settings {
@@ -288,6 +314,8 @@ struct Settings {
     history: HistoryPolicy,
     rotation: RotationPolicy,
     hashing: HashingPolicy,
+    accounts: AccountsPolicy,
+    store: StorePolicy,
 }
 
 /// A validated, immutable password policy.
@@ -303,6 +331,7 @@ struct Settings {
 #[derive(Clone)]
 pub struct Policy {
     settings: Settings,
+    source: Option<PathBuf>,
     patterns: Vec<Regex>,
     blocklist: Arc<Blocklist>,
     pepper: Option<Arc<Zeroizing<Vec<u8>>>>,
@@ -342,12 +371,14 @@ impl Policy {
             .unwrap_or_else(|_| unreachable_preset(preset))
     }
 
-    /// Reads and validates a policy file. Relative blocklist and pepper
-    /// paths are resolved against the file's folder.
+    /// Reads and validates a policy file. Relative blocklist, pepper and
+    /// store paths are resolved against the file's folder. The file, its
+    /// blocklists and its pepper must be regular files (see
+    /// [`crate::trusted_file`]); the pepper must be private.
     ///
     /// # Errors
-    /// [`Error::Io`] if the file cannot be read; [`Error::Policy`] naming the
-    /// line and column if it is invalid.
+    /// [`Error::Policy`] naming the file if it cannot be read or is not
+    /// trusted, and the line and column if it is invalid.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Policy> {
         let path = path.as_ref();
         let origin = path.display().to_string();
@@ -358,10 +389,15 @@ impl Policy {
         }
         let mut bytes = Vec::new();
         let within_limit =
-            read_at_most(path, MAX_POLICY_BYTES, &mut bytes).map_err(|source| Error::Io {
-                path: path.to_owned(),
-                source,
-            })?;
+            trusted_file::read_at_most(path, FileRole::Config, MAX_POLICY_BYTES, &mut bytes)
+                .map_err(|problem| {
+                    PolicyError::at(
+                        &origin,
+                        "",
+                        None,
+                        format!("cannot use this policy file: {problem}"),
+                    )
+                })?;
         if !within_limit {
             return Err(PolicyError::at(&origin, "", None, too_big_message()).into());
         }
@@ -385,7 +421,15 @@ impl Policy {
         // relative folder would be applied twice when that output is saved
         // beside the original and read back (`conf/conf/list.txt`).
         let base = std::path::absolute(base).unwrap_or_else(|_| base.to_owned());
-        Policy::parse(&text, &origin, &base)
+        let mut policy = Policy::parse(&text, &origin, &base)?;
+        policy.source = Some(std::path::absolute(path).unwrap_or_else(|_| path.to_owned()));
+        Ok(policy)
+    }
+
+    /// The file this policy was read from (absolute), or `None` for a
+    /// built-in, preset or string policy.
+    pub fn source(&self) -> Option<&Path> {
+        self.source.as_deref()
     }
 
     /// Parses a policy from TOML text; relative paths resolve against the
@@ -562,8 +606,10 @@ impl Policy {
                 err(spans.pepper, format!("pepper_file {}: {m}", path.display()))
             })?)),
         };
+        validate_store(&s.store).map_err(|m| err(spans.store, m))?;
         Ok(Policy {
             settings: s,
+            source: None,
             patterns,
             blocklist: Arc::new(blocklist),
             pepper,
@@ -598,6 +644,14 @@ impl Policy {
     pub fn hashing(&self) -> &HashingPolicy {
         &self.settings.hashing
     }
+    /// `[accounts]`.
+    pub fn accounts(&self) -> &AccountsPolicy {
+        &self.settings.accounts
+    }
+    /// `[store]`.
+    pub fn store(&self) -> &StorePolicy {
+        &self.settings.store
+    }
     /// The pepper read from `hashing.pepper_file`, if any.
     pub fn pepper(&self) -> Option<&[u8]> {
         self.pepper.as_deref().map(|p| p.as_slice())
@@ -620,6 +674,7 @@ fn unreachable_preset(preset: Preset) -> Policy {
     // Presets are constants covered by tests; building one cannot fail.
     Policy {
         settings: preset.settings(),
+        source: None,
         patterns: Vec::new(),
         blocklist: Arc::new(Blocklist::default()),
         pepper: None,
@@ -678,19 +733,46 @@ fn too_big_message() -> String {
     )
 }
 
-/// Reads at most `limit` bytes of `path` into `buf` (which should have room
-/// for `limit + 1`, so that it never reallocates and leaves copies of a
-/// secret behind). `Ok(false)` when the file is longer than `limit`.
-fn read_at_most(path: &Path, limit: usize, buf: &mut Vec<u8>) -> std::io::Result<bool> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    file.take(limit as u64 + 1).read_to_end(buf)?;
-    Ok(buf.len() <= limit)
+/// Checks `[store]`: one location at most, and a URL of a known kind
+/// without a password in it.
+fn validate_store(st: &StorePolicy) -> std::result::Result<(), String> {
+    if st.path.is_some() && st.url.is_some() {
+        return Err("set store.path or store.url, not both".into());
+    }
+    if let Some(url) = &st.url {
+        let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        if !scheme
+            .as_deref()
+            .is_some_and(|s| STORE_URL_SCHEMES.contains(&s))
+        {
+            return Err(format!(
+                "store.url must start with one of {} (an SQLite file goes in store.path)",
+                STORE_URL_SCHEMES
+                    .iter()
+                    .map(|s| format!("`{s}://`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let authority = url
+            .split_once("://")
+            .map_or("", |(_, rest)| rest.split(['/', '?']).next().unwrap_or(""));
+        if authority
+            .rsplit_once('@')
+            .is_some_and(|(user, _)| user.contains(':'))
+            || url.contains("password=")
+        {
+            return Err("store.url must not contain a password: the policy file is readable by every user; use a password file (PGPASSFILE) or a Unix socket".into());
+        }
+    }
+    Ok(())
 }
 
 fn read_pepper(path: &Path) -> std::result::Result<Zeroizing<Vec<u8>>, String> {
     let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_PEPPER_BYTES + 1));
-    if !read_at_most(path, MAX_PEPPER_BYTES, &mut bytes).map_err(|e| e.to_string())? {
+    if !trusted_file::read_at_most(path, FileRole::Secret, MAX_PEPPER_BYTES, &mut bytes)
+        .map_err(|e| e.to_string())?
+    {
         return Err(format!("a pepper must be at most {MAX_PEPPER_BYTES} bytes"));
     }
     while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
@@ -723,6 +805,7 @@ struct Spans {
     remember: Option<usize>,
     hashing: Option<usize>,
     pepper: Option<usize>,
+    store: Option<usize>,
 }
 
 type S<T> = Option<Spanned<T>>;
@@ -737,6 +820,8 @@ struct RawPolicy {
     history: Option<RawHistory>,
     rotation: Option<RawRotation>,
     hashing: Option<RawHashing>,
+    accounts: Option<RawAccounts>,
+    store: Option<RawStore>,
 }
 
 #[derive(Deserialize, Default)]
@@ -792,6 +877,19 @@ struct RawHashing {
     parallelism: S<u32>,
     pepper_file: S<String>,
     allow_weak_parameters: S<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAccounts {
+    case_sensitive_local_part: S<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    path: S<String>,
+    url: S<String>,
 }
 
 fn set<T>(target: &mut T, value: S<T>) -> Option<usize> {
@@ -879,6 +977,22 @@ impl RawPolicy {
             sp.pepper = Some(p.span().start);
             let p = p.into_inner();
             s.hashing.pepper_file = (!p.is_empty()).then(|| resolve(base, &p));
+        }
+        let a = self.accounts.unwrap_or_default();
+        set(
+            &mut s.accounts.case_sensitive_local_part,
+            a.case_sensitive_local_part,
+        );
+        let st = self.store.unwrap_or_default();
+        if let Some(p) = st.path {
+            sp.store = Some(p.span().start);
+            let p = p.into_inner();
+            s.store.path = (!p.is_empty()).then(|| resolve(base, &p));
+        }
+        if let Some(u) = st.url {
+            sp.store = sp.store.or(Some(u.span().start));
+            let u = u.into_inner();
+            s.store.url = (!u.is_empty()).then_some(u);
         }
         if sp.max_age.is_none() {
             sp.max_age = sp.warn_days.or(sp.min_age);

@@ -31,7 +31,7 @@ mod memory;
 mod sqlite;
 
 pub use memory::MemoryStore;
-pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+pub use sqlite::{OpenOptions, SCHEMA_VERSION, SqliteStore};
 
 use crate::error::Result;
 use chrono::{DateTime, TimeDelta, Utc};

@@ -15,9 +15,12 @@
 //! hash or a salt.
 
 use super::{AccountHistory, Append, EntryId, Expect, HistoryEntry, Store};
+use crate::account::{AccountId, AccountsPolicy};
 use crate::error::{Error, Result};
+use crate::trusted_file::{self, FileRole};
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -36,9 +39,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Migration `i` takes the schema from version `i` to `i + 1`. Append only:
 /// never edit a migration that has shipped.
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: &[Migration] = &[
     // 1: accounts with their salt and change time; entries per account.
-    "CREATE TABLE accounts (
+    Migration::Sql(
+        "CREATE TABLE accounts (
          account    TEXT PRIMARY KEY NOT NULL,
          salt       BLOB NOT NULL,
          changed_at INTEGER NOT NULL
@@ -52,14 +56,61 @@ const MIGRATIONS: &[&str] = &[
          peppered INTEGER NOT NULL CHECK (peppered IN (0, 1))
      );
      CREATE INDEX entries_by_account ON entries (account, set_at, id);",
-    // 2: failed attempts (wrong current passwords) for lockouts.
-    "CREATE TABLE failures (
+    ),
+    // 2: account ids made canonical (see `crate::account`).
+    Migration::CanonicalAccountIds,
+    // 3: failed attempts (wrong current passwords) for lockouts.
+    Migration::Sql(
+        "CREATE TABLE failures (
          key TEXT NOT NULL,
          at  INTEGER NOT NULL
      );
      CREATE INDEX failures_by_key ON failures (key, at);
      CREATE INDEX failures_by_at ON failures (at);",
+    ),
 ];
+
+/// One step of the schema.
+enum Migration {
+    /// Plain SQL.
+    Sql(&'static str),
+    /// Rewrites every stored account id to its canonical form; refuses
+    /// (changing nothing) if two ids would become one or an id is invalid.
+    CanonicalAccountIds,
+}
+
+/// How [`SqliteStore::open_with`] opens a database.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    create: bool,
+    read_only: bool,
+    accounts: AccountsPolicy,
+}
+
+impl OpenOptions {
+    /// Open an existing database for reading and writing.
+    pub fn new() -> Self {
+        OpenOptions::default()
+    }
+    /// Create the database (mode 0600, missing folders 0700) if it does
+    /// not exist.
+    pub fn create(mut self, yes: bool) -> Self {
+        self.create = yes;
+        self
+    }
+    /// Open read-only: nothing is written, not even a migration, so a
+    /// user who may only read the file can use it.
+    pub fn read_only(mut self, yes: bool) -> Self {
+        self.read_only = yes;
+        self
+    }
+    /// The account id rules a migration makes stored ids canonical with
+    /// (the policy's `[accounts]`; default: local parts lowercased).
+    pub fn accounts(mut self, rules: AccountsPolicy) -> Self {
+        self.accounts = rules;
+        self
+    }
+}
 
 /// A [`Store`] in an SQLite file.
 ///
@@ -76,6 +127,7 @@ const MIGRATIONS: &[&str] = &[
 pub struct SqliteStore {
     path: PathBuf,
     conn: Mutex<Connection>,
+    read_only: bool,
 }
 
 impl SqliteStore {
@@ -86,29 +138,47 @@ impl SqliteStore {
     /// # Errors
     /// [`Error::Io`] if the file or its directories cannot be created;
     /// [`Error::Store`] if the file is not a pwsentry database, is corrupt,
-    /// or was written by a newer pwsentry (the file is left untouched);
+    /// was written by a newer pwsentry (the file is left untouched), or is
+    /// not trusted (a symbolic link, not a regular file, writable by group
+    /// or others, owned by another user than the caller or root);
     /// [`Error::Busy`] if another process holds it locked.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore> {
-        let path = path.as_ref();
-        create_file(path)?;
-        SqliteStore::connect(path)
+        let opened = SqliteStore::open_with(path.as_ref(), &OpenOptions::new().create(true))?;
+        opened.ok_or_else(|| Error::Store("the database vanished while it was created".into()))
     }
 
-    /// Opens the database at `path` if it exists; `Ok(None)` if it does
-    /// not. For read-only commands, which must not create a database.
+    /// Opens the database at `path` for reading and writing if it exists;
+    /// `Ok(None)` if it does not.
     ///
     /// # Errors
     /// As for [`SqliteStore::open`], except that nothing is created.
     pub fn open_existing(path: impl AsRef<Path>) -> Result<Option<SqliteStore>> {
-        let path = path.as_ref();
-        match std::fs::metadata(path) {
-            Ok(_) => SqliteStore::connect(path).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(Error::Io {
-                path: path.to_owned(),
-                source,
-            }),
+        SqliteStore::open_with(path.as_ref(), &OpenOptions::new())
+    }
+
+    /// Opens the database at `path` as `options` say; `Ok(None)` if it does
+    /// not exist and `options` do not create it.
+    ///
+    /// The file is checked before SQLite opens it (see
+    /// [`trusted_file`](crate::trusted_file)) and SQLite is told not to
+    /// follow a symbolic link. A migration that would make two stored
+    /// account ids one (or finds an id that cannot be made canonical) is
+    /// refused, naming the ids, and the file is left as it was.
+    ///
+    /// # Errors
+    /// As for [`SqliteStore::open`].
+    pub fn open_with(path: &Path, options: &OpenOptions) -> Result<Option<SqliteStore>> {
+        trusted_file::check_folder(path)
+            .map_err(|p| Error::Store(format!("{}: {p}", path.display())))?;
+        if options.create && !options.read_only {
+            create_file(path)?;
         }
+        let checked = match trusted_file::open(path, FileRole::Database) {
+            Ok(file) => file,
+            Err(p) if p.is_not_found() => return Ok(None),
+            Err(p) => return Err(Error::Store(format!("{}: {p}", path.display()))),
+        };
+        SqliteStore::connect(path, &checked, options).map(Some)
     }
 
     /// The database file.
@@ -116,19 +186,24 @@ impl SqliteStore {
         &self.path
     }
 
-    fn connect(path: &Path) -> Result<SqliteStore> {
-        let meta = std::fs::metadata(path).map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        if !meta.is_file() {
-            return Err(Error::Store(format!(
-                "{}: not a regular file",
-                path.display()
-            )));
+    fn connect(path: &Path, checked: &std::fs::File, options: &OpenOptions) -> Result<SqliteStore> {
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            let side = PathBuf::from(side);
+            match trusted_file::open(&side, FileRole::Database) {
+                Ok(_) => {}
+                Err(p) if p.is_not_found() => {}
+                Err(p) => return Err(Error::Store(format!("{}: {p}", side.display()))),
+            }
         }
         let err = |e: rusqlite::Error| map_err(path, e);
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mode = if options.read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        };
+        let flags = mode | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_NOFOLLOW;
         let mut conn = Connection::open_with_flags(path, flags).map_err(err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         // Look before writing anything: a file we refuse stays as it was.
@@ -140,6 +215,21 @@ impl SqliteStore {
             tx.commit().map_err(err)?;
             version
         };
+        // SQLite opened the path again: it must still be the file checked.
+        same_file(path, checked)?;
+        if options.read_only {
+            if version == 0 {
+                return Err(Error::Store(format!(
+                    "{}: an empty database (a command that records creates its tables)",
+                    path.display()
+                )));
+            }
+            return Ok(SqliteStore {
+                path: path.to_owned(),
+                conn: Mutex::new(conn),
+                read_only: true,
+            });
+        }
         if version == 0 {
             let mode = set_wal(&conn).map_err(err)?;
             if !mode.eq_ignore_ascii_case("wal") {
@@ -149,16 +239,32 @@ impl SqliteStore {
                 )));
             }
         }
+        // Keep the -wal and -shm files when the last writer closes, so that
+        // a user who may only read the database can still open it.
+        // Truncated to nothing after every checkpoint that resets it and
+        // when the last connection closes: no stale page images linger.
+        conn.pragma_update(None, "journal_size_limit", 0)
+            .map_err(err)?;
+        let mut persist = 1;
+        conn.file_control(
+            Some(rusqlite::MAIN_DB),
+            rusqlite::FileControl::PersistWal(&mut persist),
+        )
+        .map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(err)?;
+        // Deleted rows are overwritten, so `forget` leaves nothing behind.
+        conn.pragma_update(None, "secure_delete", "ON")
+            .map_err(err)?;
         if version < SCHEMA_VERSION {
-            migrate(&mut conn, path)?;
+            migrate(&mut conn, path, &options.accounts)?;
         }
         Ok(SqliteStore {
             path: path.to_owned(),
             conn: Mutex::new(conn),
+            read_only: false,
         })
     }
 
@@ -169,6 +275,18 @@ impl SqliteStore {
                 self.path.display()
             ))
         })
+    }
+
+    /// Refuses a write on a store opened read-only, before SQLite does
+    /// with a less helpful message.
+    fn writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::Store(format!(
+                "{}: opened read-only, cannot write",
+                self.path.display()
+            )));
+        }
+        Ok(())
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> Error + '_ {
@@ -191,6 +309,21 @@ fn set_wal(conn: &Connection) -> rusqlite::Result<String> {
             }
             other => return other,
         }
+    }
+}
+
+/// Copies the write-ahead log into the database and truncates it to zero
+/// bytes. A reader in the middle of a transaction keeps the log alive:
+/// retry for up to [`BUSY_TIMEOUT`], then give up quietly (the next
+/// checkpoint empties it).
+fn checkpoint_truncate(conn: &Connection) -> rusqlite::Result<()> {
+    let start = std::time::Instant::now();
+    loop {
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy == 0 || start.elapsed() >= BUSY_TIMEOUT {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -226,21 +359,130 @@ fn inspect(conn: &Connection, path: &Path) -> Result<u32> {
     Ok(version)
 }
 
-fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+fn migrate(conn: &mut Connection, path: &Path, rules: &AccountsPolicy) -> Result<()> {
     let err = |e| map_err(path, e);
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(err)?;
     // Another process may have migrated while we waited for the lock.
     let version = inspect(&tx, path)?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        tx.execute_batch(sql).map_err(err)?;
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        match step {
+            Migration::Sql(sql) => tx.execute_batch(sql).map_err(err)?,
+            Migration::CanonicalAccountIds => canonicalise_ids(&tx, path, rules)?,
+        }
         tx.pragma_update(None, "user_version", i as i64 + 1)
             .map_err(err)?;
     }
     tx.pragma_update(None, "application_id", APPLICATION_ID)
         .map_err(err)?;
     tx.commit().map_err(err)
+}
+
+/// Most ids a refused migration names.
+const MAX_IDS_SHOWN: usize = 10;
+
+/// Migration 2: every stored account id becomes canonical. Two ids that
+/// would become one are never merged: the migration fails naming them and
+/// the transaction is dropped, so the file stays as it was.
+fn canonicalise_ids(
+    tx: &rusqlite::Transaction<'_>,
+    path: &Path,
+    rules: &AccountsPolicy,
+) -> Result<()> {
+    let err = |e| map_err(path, e);
+    let mut renames: Vec<(String, String)> = Vec::new();
+    let mut by_canonical: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut problems: Vec<String> = Vec::new();
+    {
+        let mut stmt = tx
+            .prepare("SELECT account FROM accounts ORDER BY account")
+            .map_err(err)?;
+        let mut rows = stmt.query([]).map_err(err)?;
+        while let Some(row) = rows.next().map_err(err)? {
+            let raw: String = row.get(0).map_err(err)?;
+            match AccountId::parse(&raw, rules) {
+                Ok(id) => {
+                    let id = id.into_string();
+                    if id != raw {
+                        renames.push((raw.clone(), id.clone()));
+                    }
+                    by_canonical.entry(id).or_default().push(raw);
+                }
+                Err(e) => problems.push(format!("{} is not a valid id ({e})", quoted(&raw))),
+            }
+        }
+    }
+    for (id, raws) in &by_canonical {
+        if raws.len() > 1 {
+            let names: Vec<String> = raws.iter().map(|r| quoted(r)).collect();
+            problems.push(format!(
+                "{} would all become {}",
+                names.join(", "),
+                quoted(id)
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        let more = problems.len().saturating_sub(MAX_IDS_SHOWN);
+        problems.truncate(MAX_IDS_SHOWN);
+        let mut list = problems.join("; ");
+        if more > 0 {
+            list.push_str(&format!("; and {more} more"));
+        }
+        return Err(Error::Store(format!(
+            "{}: cannot make the stored account ids canonical, nothing was changed: {list}. \
+             Merge or rename these accounts yourself (or forget them with the previous pwsentry), \
+             then run pwsentry again",
+            path.display()
+        )));
+    }
+    // The parent key changes under its entries: check the foreign keys at
+    // commit, when both sides carry the new id.
+    tx.pragma_update(None, "defer_foreign_keys", "ON")
+        .map_err(err)?;
+    for (raw, id) in &renames {
+        tx.execute(
+            "UPDATE accounts SET account = ?2 WHERE account = ?1",
+            params![raw, id],
+        )
+        .map_err(err)?;
+        tx.execute(
+            "UPDATE entries SET account = ?2 WHERE account = ?1",
+            params![raw, id],
+        )
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// An id as a message shows it: quoted, every control or invisible
+/// character escaped.
+fn quoted(id: &str) -> String {
+    format!("\"{}\"", crate::account::escape(id))
+}
+
+/// Checks that `path` still names the file opened as `checked`.
+fn same_file(path: &Path, checked: &std::fs::File) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let now = std::fs::symlink_metadata(path);
+        let was = checked.metadata();
+        let same = match (&now, &was) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        };
+        if !same {
+            return Err(Error::Store(format!(
+                "{}: the file was replaced while it was being opened; try again",
+                path.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, checked);
+    Ok(())
 }
 
 fn create_file(path: &Path) -> Result<()> {
@@ -279,7 +521,9 @@ fn map_err(path: &Path, e: rusqlite::Error) -> Error {
         Some(ErrorCode::ReadOnly) => Error::Store(format!("{p}: the database is read-only")),
         Some(ErrorCode::CannotOpen) => Error::Store(format!("{p}: cannot open the database file")),
         Some(ErrorCode::PermissionDenied) => Error::Store(format!("{p}: permission denied")),
-        Some(ErrorCode::DiskFull) => Error::Store(format!("{p}: the disk is full")),
+        Some(ErrorCode::DiskFull) => Error::Store(format!(
+            "{p}: disk full: the change was not written (the history is as it was); free some space and try again"
+        )),
         _ => Error::Store(format!("{p}: {e}")),
     }
 }
@@ -327,6 +571,7 @@ impl Store for SqliteStore {
     }
 
     fn append(&self, account: &str, append: &Append<'_>) -> Result<()> {
+        self.writable()?;
         let mut conn = self.lock()?;
         let err = self.err();
         let tx = conn
@@ -389,6 +634,7 @@ impl Store for SqliteStore {
     }
 
     fn forget(&self, account: &str) -> Result<bool> {
+        self.writable()?;
         let mut conn = self.lock()?;
         let err = self.err();
         let tx = conn
@@ -400,6 +646,12 @@ impl Store for SqliteStore {
             .execute("DELETE FROM accounts WHERE account = ?1", [account])
             .map_err(&err)?;
         tx.commit().map_err(&err)?;
+        if removed > 0 {
+            // Secure delete zeroed the rows in the pages; copy those pages
+            // into the database file and empty the write-ahead log, which
+            // still holds the older page images with the account in them.
+            checkpoint_truncate(&conn).map_err(&err)?;
+        }
         Ok(removed > 0)
     }
 
@@ -553,6 +805,139 @@ mod tests {
         let e = SqliteStore::open(&path).unwrap_err().to_string();
         assert!(e.contains("newer pwsentry") && e.contains("99"), "{e}");
         assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    /// A schema-1 database (before canonical ids) holding these accounts.
+    fn schema_1(path: &Path, accounts: &[&str]) {
+        let conn = Connection::open(path).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+        let Migration::Sql(sql) = MIGRATIONS[0] else {
+            unreachable!("migration 1 is SQL")
+        };
+        conn.execute_batch(sql).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        for (i, a) in accounts.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO accounts VALUES (?1, x'00', ?2)",
+                params![a, i as i64],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO entries (account, set_at, hash, peppered) VALUES (?1, ?2, 'h', 0)",
+                params![a, i as i64],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+    }
+
+    fn ids(store: &SqliteStore) -> Vec<String> {
+        let conn = store.lock().unwrap();
+        let mut stmt = conn
+            .prepare("SELECT a.account FROM accounts a JOIN entries e USING (account) ORDER BY 1")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn migration_makes_ids_canonical() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        schema_1(&path, &["Alice@Example.COM", "bob@x.org"]);
+        // Read-only opens do not migrate.
+        let ro = SqliteStore::open_with(&path, &OpenOptions::new().read_only(true))
+            .unwrap()
+            .unwrap();
+        assert_eq!(ids(&ro), ["Alice@Example.COM", "bob@x.org"]);
+        drop(ro);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(ids(&store), ["alice@example.com", "bob@x.org"]);
+        assert!(store.history("alice@example.com").unwrap().is_some());
+        let conn = store.lock().unwrap();
+        let fk: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(fk, 0);
+        drop(conn);
+        // Case-sensitive local parts keep theirs.
+        let path2 = dir.path().join("h2.db");
+        schema_1(&path2, &["Alice@Example.COM"]);
+        let rules = AccountsPolicy::new().with_case_sensitive_local_part(true);
+        let store = SqliteStore::open_with(&path2, &OpenOptions::new().accounts(rules))
+            .unwrap()
+            .unwrap();
+        assert_eq!(ids(&store), ["Alice@example.com"]);
+    }
+
+    #[test]
+    fn migration_refuses_collisions_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        schema_1(&path, &["Dave@x.org", "dave@X.ORG", " lead@x.org"]);
+        let before = std::fs::read(&path).unwrap();
+        let e = SqliteStore::open(&path).unwrap_err().to_string();
+        assert!(
+            e.contains(r#""Dave@x.org", "dave@X.ORG" would all become "dave@x.org""#),
+            "{e}"
+        );
+        assert!(e.contains(r#"" lead@x.org" is not a valid id"#), "{e}");
+        assert!(e.contains("nothing was changed"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        let conn = Connection::open(&path).unwrap();
+        let v: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn untrusted_files_are_refused_before_sqlite_opens_them() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        drop(SqliteStore::open(&path).unwrap());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let e = SqliteStore::open(&path).unwrap_err().to_string();
+        assert!(e.contains("chmod 600"), "{e}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("link.db");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let e = SqliteStore::open(&link).unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        // A dangling link is not followed to create a file either.
+        let dangling = dir.path().join("dangling.db");
+        std::os::unix::fs::symlink(dir.path().join("elsewhere.db"), &dangling).unwrap();
+        assert!(SqliteStore::open(&dangling).is_err());
+        assert!(!dir.path().join("elsewhere.db").exists());
+    }
+
+    #[test]
+    fn a_read_only_store_refuses_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let ro = SqliteStore::open_with(&path, &OpenOptions::new().read_only(true))
+            .unwrap()
+            .unwrap();
+        let e = ro.forget("a").unwrap_err().to_string();
+        assert!(e.contains("read-only"), "{e}");
+        assert!(
+            SqliteStore::open_with(
+                &dir.path().join("none.db"),
+                &OpenOptions::new().read_only(true)
+            )
+            .unwrap()
+            .is_none()
+        );
     }
 
     #[test]

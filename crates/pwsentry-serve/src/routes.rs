@@ -48,10 +48,12 @@ pub fn router(config: Config) -> Router {
     )
     .unwrap_or_default();
     let limits: Limits = config.limits.clone();
+    let rules = config.checker.policy().accounts().clone();
+    let passwd_file = config.passwd_file.map(|p| p.accounts(rules));
     let app = Arc::new(App {
         checker: config.checker,
         store: config.store,
-        passwd_file: config.passwd_file,
+        passwd_file,
         admin_token: config.admin_token,
         guard: Guard::new(&limits),
         decoy_hash,
@@ -123,7 +125,7 @@ async fn change_json(
 ) -> Result<Response, ApiError> {
     app.guard.allow_change(client.ip())?;
     let Json(req) = body.map_err(|e| api::bad_json(&e))?;
-    let account = api::account(&req.account)?.to_owned();
+    let account = canonical(&app, &req.account)?;
     let outcome = change::change(
         app,
         account,
@@ -154,7 +156,7 @@ async fn change_roundcube(
     let result = async {
         app.guard.allow_change(client.ip())?;
         let Form(form) = body.map_err(|e| api::bad_form(&e))?;
-        let account = api::account(&form.user)?.to_owned();
+        let account = canonical(&app, &form.user)?;
         change::change(app, account, form.curpass.0, form.newpass.0, client.ip()).await
     }
     .await;
@@ -165,6 +167,14 @@ async fn change_roundcube(
         }
         Err(e) => e.into_text(),
     }
+}
+
+/// The canonical account id (the policy's `[accounts]`), or 400.
+fn canonical(app: &App, text: &str) -> Result<String, ApiError> {
+    let text = api::account(text)?;
+    pwsentry::AccountId::parse(text, app.checker.policy().accounts())
+        .map(pwsentry::AccountId::into_string)
+        .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 fn authorize(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -199,7 +209,7 @@ async fn status(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     authorize(&app, &headers)?;
-    let account = api::account(&account)?.to_owned();
+    let account = canonical(&app, &account)?;
     let body = blocking(move || {
         let now = Utc::now();
         let history = app.store.history(&account)?;

@@ -1,9 +1,14 @@
 //! `record`, `import`, `status`, `stale`, `forget`, and the history part of
 //! `check --account`.
 //!
-//! Read-only commands (`check`, `status`, `stale`, `forget`) never create a
-//! database: a missing one is an empty history. Nothing here prints a
-//! password, a hash or a salt, not even in an error.
+//! Read-only commands (`check`, `status`, `stale`) never create a database
+//! and open it read-only (a user who may only read it can run them): a
+//! missing one is an error for `status` and `stale` (a typo in `--db` must
+//! not look like "nothing stale") and a warning for `check`. `forget`
+//! never creates one either. Writes are dated by the clock (`--now` only if
+//! it is not in the future). Every account id is made canonical before
+//! the store sees it. Nothing here prints a password, a hash or a salt,
+//! not even in an error.
 
 use super::input::{self, Line, Single};
 use super::{EXIT_OK, EXIT_REJECTED, GlobalArgs, render};
@@ -12,8 +17,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Args;
 use pwsentry::history::{self, Argon2Hash, CommitOutcome};
 use pwsentry::rotation::{self, RotationState, RotationStatus};
-use pwsentry::store::{AccountHistory, SqliteStore, Store};
-use pwsentry::{Checker, Context, Error, Password, Policy, Verdict, Violation};
+use pwsentry::store::{AccountHistory, OpenOptions, SqliteStore, Store};
+use pwsentry::{AccountId, Checker, Context, Error, Password, Policy, Verdict, Violation};
 use serde::Serialize;
 use serde_json::json;
 use std::borrow::Cow;
@@ -32,9 +37,6 @@ pub(super) fn busy_backoff(attempt: u32) {
     let ms = rand::rng().random_range(5..=20) * u64::from(attempt);
     std::thread::sleep(std::time::Duration::from_millis(ms));
 }
-
-/// Longest account id accepted, in bytes.
-const MAX_ACCOUNT_LEN: usize = 512;
 
 /// Arguments of `record`.
 #[derive(Debug, Args)]
@@ -81,10 +83,16 @@ impl HistoryCheck {
         policy: &Policy,
         account: &str,
     ) -> anyhow::Result<Option<HistoryCheck>> {
-        let Some(store) = open_existing(g)? else {
+        let account = super::account_id(policy, account)?;
+        let path = g.db_path(policy)?;
+        let Some(store) = open_read_only(&path, policy)? else {
+            eprintln!(
+                "pwsentry: warning: no history database at {}; the password was checked without history",
+                path.display()
+            );
             return Ok(None);
         };
-        let Some(history) = store.history(account)? else {
+        let Some(history) = store.history(account.as_str())? else {
             return Ok(None);
         };
         Ok(Some(HistoryCheck {
@@ -106,91 +114,97 @@ impl HistoryCheck {
 }
 
 /// Opens (creating if needed) the history database for a command that records.
-pub(super) fn open_store(g: &GlobalArgs) -> anyhow::Result<SqliteStore> {
-    let path = g.db_path()?;
-    SqliteStore::open(&path).map_err(|e| match e {
-        Error::Io { .. } => anyhow::Error::new(e).context(format!(
+pub(super) fn open_store(g: &GlobalArgs, policy: &Policy) -> anyhow::Result<SqliteStore> {
+    let path = g.db_path(policy)?;
+    let options = OpenOptions::new()
+        .create(true)
+        .accounts(policy.accounts().clone());
+    match SqliteStore::open_with(&path, &options) {
+        Ok(Some(store)) => Ok(store),
+        Ok(None) => bail!("cannot create the history database {}", path.display()),
+        Err(e @ Error::Io { .. }) => Err(anyhow::Error::new(e).context(format!(
             "cannot create the history database {}",
             path.display()
-        )),
-        e => e.into(),
-    })
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
-fn open_existing(g: &GlobalArgs) -> anyhow::Result<Option<SqliteStore>> {
-    Ok(SqliteStore::open_existing(g.db_path()?)?)
+/// Opens an existing database for a write that must not create one.
+fn open_existing(g: &GlobalArgs, policy: &Policy) -> anyhow::Result<Option<SqliteStore>> {
+    let options = OpenOptions::new().accounts(policy.accounts().clone());
+    Ok(SqliteStore::open_with(&g.db_path(policy)?, &options)?)
 }
 
-/// The account id rules of every command: the id is shown on terminals and
-/// in reports, so control characters (escape sequences) are refused.
-pub(super) fn check_account(account: &str) -> anyhow::Result<()> {
-    if account.is_empty() {
-        bail!("--account must not be empty");
+/// Opens an existing database read-only; `None` if there is none.
+fn open_read_only(path: &std::path::Path, policy: &Policy) -> anyhow::Result<Option<SqliteStore>> {
+    let options = OpenOptions::new()
+        .read_only(true)
+        .accounts(policy.accounts().clone());
+    Ok(SqliteStore::open_with(path, &options)?)
+}
+
+/// Opens the database of a report (`status`, `stale`): it must exist.
+fn open_report(g: &GlobalArgs, policy: &Policy) -> anyhow::Result<SqliteStore> {
+    let path = g.db_path(policy)?;
+    match open_read_only(&path, policy)? {
+        Some(store) => Ok(store),
+        None => bail!(
+            "no history database at {}: check --db, $PWSENTRY_DB or the policy's [store] (a command that records creates it)",
+            path.display()
+        ),
     }
-    if account.len() > MAX_ACCOUNT_LEN {
-        bail!("--account is longer than {MAX_ACCOUNT_LEN} bytes");
-    }
-    if account.chars().any(char::is_control) {
-        bail!("--account must not contain control characters");
-    }
-    Ok(())
+}
+
+/// Validates `--account` and makes it canonical; for `set`, which keeps
+/// the id it was given for its messages.
+pub(super) fn check_account(policy: &Policy, account: &str) -> anyhow::Result<AccountId> {
+    super::account_id(policy, account)
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// An account id safe to print in a text table.
+/// An account id safe to print: control and invisible characters (which
+/// only a database from before canonical ids can hold) escaped.
 fn printable(account: &str) -> Cow<'_, str> {
-    if account.chars().any(char::is_control) {
-        Cow::Owned(
-            account
-                .chars()
-                .map(|c| if c.is_control() { '?' } else { c })
-                .collect(),
-        )
-    } else {
-        Cow::Borrowed(account)
-    }
+    pwsentry::account::escape(account)
 }
 
 // ---- record ------------------------------------------------------------------
 
 pub fn record(g: &GlobalArgs, args: &RecordArgs) -> anyhow::Result<u8> {
-    check_account(&args.account)?;
     let checker = Checker::new(g.load_policy()?);
-    let store = open_store(g)?;
-    let context = Context::new().account(args.account.clone());
+    let account = check_account(checker.policy(), &args.account)?;
+    let account = account.as_str();
+    let now = g.write_time()?;
+    let store = open_store(g, checker.policy())?;
+    let context = Context::new().account(account);
     let password = match input::read_single("New password: ", "record takes the one new password")?
     {
         Single::Password(p) => p,
         Single::TooLong => {
             let too_long = "x".repeat(checker.policy().length().max as usize + 1);
-            print_record(
-                g,
-                &args.account,
-                &checker.evaluate(&too_long, &context),
-                false,
-            )?;
+            print_record(g, account, &checker.evaluate(&too_long, &context), false)?;
             return Ok(EXIT_REJECTED);
         }
     };
-    let now = g.now();
     let mut attempt = 1;
     loop {
         let mut change =
-            checker.evaluate_change(&store, &args.account, password.expose(), &context, now)?;
+            checker.evaluate_change(&store, account, password.expose(), &context, now)?;
         if args.force {
             change.override_min_age();
         }
         let verdict = change.verdict().clone();
         match checker.commit(&store, change) {
             Ok(CommitOutcome::Recorded) => {
-                print_record(g, &args.account, &verdict, true)?;
+                print_record(g, account, &verdict, true)?;
                 return Ok(EXIT_OK);
             }
             Ok(_) => {
-                print_record(g, &args.account, &verdict, false)?;
+                print_record(g, account, &verdict, false)?;
                 return Ok(EXIT_REJECTED);
             }
             // Another process recorded for this account meanwhile: its entry
@@ -236,25 +250,24 @@ fn print_record(
 // ---- import ------------------------------------------------------------------
 
 pub fn import(g: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<u8> {
-    check_account(&args.account)?;
     let checker = Checker::new(g.load_policy()?);
-    let now = g.now();
+    let account = check_account(checker.policy(), &args.account)?;
+    let account = account.as_str();
+    let now = g.write_time()?;
     let set_at = args.set_at.unwrap_or(now);
     if set_at > now {
         bail!("--set-at is later than the current time (--now); nothing was imported");
     }
     let hashes = read_hashes().context("nothing was imported")?;
-    let store = open_store(g)?;
-    checker.import_hashes(&store, &args.account, &hashes, set_at, now)?;
-    let entries = store
-        .history(&args.account)?
-        .map_or(0, |h| h.entries().len());
+    let store = open_store(g, checker.policy())?;
+    checker.import_hashes(&store, account, &hashes, set_at, now)?;
+    let entries = store.history(account)?.map_or(0, |h| h.entries().len());
     let mut out = std::io::stdout().lock();
     if g.json {
         writeln!(
             out,
             "{}",
-            json!({"account": args.account, "imported": hashes.len(), "history_entries": entries})
+            json!({"account": account, "imported": hashes.len(), "history_entries": entries})
         )?;
     } else {
         let noun = if hashes.len() == 1 { "hash" } else { "hashes" };
@@ -262,7 +275,7 @@ pub fn import(g: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<u8> {
             out,
             "imported {} {noun} into the history of {} ({entries} remembered after pruning)",
             hashes.len(),
-            printable(&args.account)
+            printable(account)
         )?;
     }
     Ok(EXIT_OK)
@@ -301,11 +314,10 @@ fn read_hashes() -> anyhow::Result<Vec<Argon2Hash>> {
 
 pub fn status(g: &GlobalArgs, args: &AccountArgs) -> anyhow::Result<u8> {
     let policy = g.load_policy()?;
+    let account = check_account(&policy, &args.account)?;
+    let account = account.as_str();
     let now = g.now();
-    let history = match open_existing(g)? {
-        Some(store) => store.history(&args.account)?,
-        None => None,
-    };
+    let history = open_report(g, &policy)?.history(account)?;
     let status = rotation::status_at(
         policy.rotation(),
         history.as_ref().and_then(AccountHistory::changed_at),
@@ -318,7 +330,7 @@ pub fn status(g: &GlobalArgs, args: &AccountArgs) -> anyhow::Result<u8> {
             out,
             "{}",
             json!({
-                "account": args.account,
+                "account": account,
                 "status": status.state.code(),
                 "changed_at": status.changed_at.map(rfc3339),
                 "age_days": status.age_days,
@@ -327,7 +339,7 @@ pub fn status(g: &GlobalArgs, args: &AccountArgs) -> anyhow::Result<u8> {
             })
         )?;
     } else {
-        write!(out, "{}", status_text(&args.account, &status, entries))?;
+        write!(out, "{}", status_text(account, &status, entries))?;
     }
     Ok(if status.state == RotationState::Stale {
         EXIT_REJECTED
@@ -369,7 +381,7 @@ struct StaleRow<'a> {
 pub fn stale(g: &GlobalArgs) -> anyhow::Result<u8> {
     let policy = g.load_policy()?;
     let now = g.now();
-    let store = open_existing(g)?;
+    let store = Some(open_report(g, &policy)?);
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let (mut stale, mut expiring) = (0u64, 0u64);
     let mut write_error: Option<std::io::Error> = None;
@@ -386,7 +398,7 @@ pub fn stale(g: &GlobalArgs) -> anyhow::Result<u8> {
                     out.write_all(b",")?;
                 }
                 let row = StaleRow {
-                    account: a.account,
+                    account: &printable(a.account),
                     status: s.state.code(),
                     changed_at: s.changed_at.map(rfc3339),
                     age_days: s.age_days,
@@ -451,8 +463,12 @@ pub fn stale(g: &GlobalArgs) -> anyhow::Result<u8> {
 // ---- forget ------------------------------------------------------------------
 
 pub fn forget(g: &GlobalArgs, args: &AccountArgs) -> anyhow::Result<u8> {
-    let forgotten = match open_existing(g)? {
-        Some(store) => store.forget(&args.account)?,
+    let policy = g.load_policy()?;
+    let account = check_account(&policy, &args.account)?;
+    let account = account.as_str();
+    g.write_time()?;
+    let forgotten = match open_existing(g, &policy)? {
+        Some(store) => store.forget(account)?,
         None => false,
     };
     let mut out = std::io::stdout().lock();
@@ -460,19 +476,19 @@ pub fn forget(g: &GlobalArgs, args: &AccountArgs) -> anyhow::Result<u8> {
         writeln!(
             out,
             "{}",
-            json!({"account": args.account, "forgotten": forgotten})
+            json!({"account": account, "forgotten": forgotten})
         )?;
     } else if forgotten {
         writeln!(
             out,
             "forgot {}: its password history is deleted",
-            printable(&args.account)
+            printable(account)
         )?;
     } else {
         writeln!(
             out,
             "{} has no password history; nothing to forget",
-            printable(&args.account)
+            printable(account)
         )?;
     }
     Ok(EXIT_OK)
@@ -485,10 +501,14 @@ mod tests {
 
     #[test]
     fn account_ids_are_validated() {
-        assert!(check_account("alice@example.com").is_ok());
-        assert!(check_account("").is_err());
-        assert!(check_account("a\nb").is_err());
-        assert!(check_account(&"a".repeat(600)).is_err());
+        let p = Policy::default();
+        assert_eq!(
+            check_account(&p, "Alice@Example.com").unwrap().as_str(),
+            "alice@example.com"
+        );
+        assert!(check_account(&p, "").is_err());
+        assert!(check_account(&p, "a\nb").is_err());
+        assert!(check_account(&p, &"a".repeat(600)).is_err());
     }
 
     #[test]

@@ -14,10 +14,10 @@ mod set;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use clap::{Args, Parser, Subcommand};
-use pwsentry::{Error, Policy};
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
+use pwsentry::{AccountId, Error, Policy};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Exit status: the password was accepted / nothing is stale.
@@ -47,13 +47,13 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Policy file [default: $PWSENTRY_POLICY, ./policy.toml, /etc/pwsentry/policy.toml, built-in]
+    /// Policy file [default: $PWSENTRY_POLICY, /etc/pwsentry/policy.toml, built-in; never the current directory]
     #[arg(long, global = true, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// History database [default: $PWSENTRY_DB, else $XDG_DATA_HOME/pwsentry/history.db]
+    /// History database [default: $PWSENTRY_DB, the policy's store.path, /var/lib/pwsentry/history.db as root, else $XDG_DATA_HOME/pwsentry/history.db]
     #[arg(long, global = true, value_name = "FILE")]
     pub db: Option<PathBuf>,
-    /// The time to act at, RFC 3339 (e.g. 2026-01-31T12:00:00Z) [default: the clock]
+    /// The time to act at, RFC 3339 (e.g. 2026-01-31T12:00:00Z) [default: the clock]; writes refuse a time in the future
     #[arg(long, global = true, value_name = "RFC3339", value_parser = parse_now)]
     pub now: Option<DateTime<Utc>>,
     /// Print JSON instead of text
@@ -103,14 +103,45 @@ fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
     Ok(t)
 }
 
+/// The system-wide policy file, used when neither `--policy` nor
+/// `$PWSENTRY_POLICY` names one.
+pub const SYSTEM_POLICY: &str = "/etc/pwsentry/policy.toml";
+
+/// The history database of a root process with no other setting.
+pub const SYSTEM_DB: &str = "/var/lib/pwsentry/history.db";
+
+/// How far past the system clock a write may be dated (`--now`): room for
+/// clocks of a few hosts that disagree a little, not for a date that would
+/// hide an account from `stale` or block its next change for years.
+pub const MAX_WRITE_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
 impl GlobalArgs {
-    /// The time to act at.
+    /// The time to act at, for reports and checks: `--now` (past or
+    /// future), else the clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.now.unwrap_or_else(Utc::now)
     }
 
-    /// Loads the policy: `--policy`, `$PWSENTRY_POLICY`, `./policy.toml`,
-    /// `/etc/pwsentry/policy.toml`, else the built-in default.
+    /// The time a write is dated: `--now` if it is not later than the
+    /// system clock (+ [`MAX_WRITE_SKEW`]), else an error; the clock
+    /// without `--now`.
+    pub fn write_time(&self) -> anyhow::Result<DateTime<Utc>> {
+        let clock = Utc::now();
+        match self.now {
+            None => Ok(clock),
+            Some(t) if t > clock + MAX_WRITE_SKEW => anyhow::bail!(
+                "--now {} is in the future (the system clock says {}): a write is never dated later than the clock; drop --now (it serves reports and tests with past times)",
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                clock.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            Some(t) => Ok(t),
+        }
+    }
+
+    /// Loads the policy: `--policy`, `$PWSENTRY_POLICY`,
+    /// `/etc/pwsentry/policy.toml`, else the built-in default. Never a file
+    /// in the current directory: whoever controls the directory an
+    /// administrator runs pwsentry from must not choose its rules.
     pub fn load_policy(&self) -> anyhow::Result<Policy> {
         let path = self.policy_path();
         match path {
@@ -127,21 +158,33 @@ impl GlobalArgs {
         if let Some(p) = std::env::var_os("PWSENTRY_POLICY").filter(|p| !p.is_empty()) {
             return Some(PathBuf::from(p));
         }
-        ["policy.toml", "/etc/pwsentry/policy.toml"]
-            .iter()
-            .map(Path::new)
-            .find(|p| p.is_file())
-            .map(Path::to_path_buf)
+        // `exists`, not `is_file`: a FIFO or directory there is reported by
+        // the policy loader, not silently skipped.
+        let system = PathBuf::from(SYSTEM_POLICY);
+        std::fs::symlink_metadata(&system).is_ok().then_some(system)
     }
 
-    /// The history database path: `--db`, `$PWSENTRY_DB`, else
-    /// `$XDG_DATA_HOME/pwsentry/history.db` (`~/.local/share/...`).
-    pub fn db_path(&self) -> anyhow::Result<PathBuf> {
+    /// The history database path: `--db`, `$PWSENTRY_DB`, the policy's
+    /// `[store] path`, `/var/lib/pwsentry/history.db` when running as
+    /// root, else `$XDG_DATA_HOME/pwsentry/history.db` (`~/.local/share/...`).
+    pub fn db_path(&self, policy: &Policy) -> anyhow::Result<PathBuf> {
         if let Some(p) = &self.db {
             return Ok(p.clone());
         }
         if let Some(p) = std::env::var_os("PWSENTRY_DB").filter(|p| !p.is_empty()) {
             return Ok(PathBuf::from(p));
+        }
+        if let Some(p) = &policy.store().path {
+            return Ok(p.clone());
+        }
+        if let Some(url) = &policy.store().url {
+            let scheme = url.split_once("://").map_or("", |(s, _)| s);
+            anyhow::bail!(
+                "the policy's [store] url is a {scheme}:// store, which this pwsentry cannot open; set [store] path to an SQLite file instead"
+            );
+        }
+        if is_root() {
+            return Ok(PathBuf::from(SYSTEM_DB));
         }
         let data = match std::env::var_os("XDG_DATA_HOME").filter(|p| !p.is_empty()) {
             Some(d) => PathBuf::from(d),
@@ -156,13 +199,92 @@ impl GlobalArgs {
     }
 }
 
+/// `true` when the process runs with root's effective user id.
+#[cfg(unix)]
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// `true` when the process runs with root's effective user id.
+#[cfg(not(unix))]
+pub fn is_root() -> bool {
+    false
+}
+
+/// The account id of `--account`, made canonical with the policy's rules.
+pub fn account_id(policy: &Policy, raw: &str) -> anyhow::Result<AccountId> {
+    AccountId::parse(raw, policy.accounts()).context("--account")
+}
+
+/// Makes sure no core file can hold a password: the process is marked not
+/// dumpable (also keeps other processes of the user from reading its
+/// memory through /proc or ptrace) and its core size limit is zero.
+#[cfg(unix)]
+fn disable_core_dumps() -> std::io::Result<()> {
+    use rustix::process::{Resource, Rlimit, setrlimit};
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)?;
+    setrlimit(
+        Resource::Core,
+        Rlimit {
+            current: Some(0),
+            maximum: Some(0),
+        },
+    )?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn disable_core_dumps() -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Prints a command-line error without ever repeating what was typed where
+/// it did not belong: a word in the wrong place is as likely a password
+/// (`pwsentry check hunter2`) as a typo.
+fn print_usage_error(e: &clap::Error) -> u8 {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    match e.kind() {
+        ErrorKind::UnknownArgument | ErrorKind::InvalidSubcommand => {
+            let mut msg = String::from(
+                "pwsentry: error: unexpected argument (not shown: it may be a password)\n  passwords are read from standard input or the prompt, never from arguments\n",
+            );
+            // The suggestion is one of our own names, safe to show.
+            for kind in [ContextKind::SuggestedArg, ContextKind::SuggestedSubcommand] {
+                match e.get(kind) {
+                    Some(ContextValue::String(s)) => {
+                        msg.push_str(&format!("  tip: did you mean '{s}'?\n"));
+                    }
+                    Some(ContextValue::Strings(v)) if !v.is_empty() => {
+                        msg.push_str(&format!("  tip: did you mean '{}'?\n", v[0]));
+                    }
+                    _ => {}
+                }
+            }
+            let usage = Cli::command().render_usage().to_string();
+            eprint!("{msg}\n{usage}\n\nFor more information, try '--help'.\n");
+            EXIT_ERROR
+        }
+        _ => {
+            let _ = e.print();
+            if e.use_stderr() { EXIT_ERROR } else { EXIT_OK }
+        }
+    }
+}
+
 /// Parses arguments, runs the command, prints any error once and returns
 /// the exit status.
 pub fn main() -> ExitCode {
+    if let Err(e) = disable_core_dumps() {
+        eprintln!(
+            "pwsentry: warning: cannot disable core dumps ({e}); a crash could write memory to disk"
+        );
+    }
     let json = help::wants_json(std::env::args_os());
     let cli = match help::parse(std::env::args_os()) {
         Ok(cli) => cli,
-        Err(e) => return help::usage_failure(&e, json),
+        Err(e) if json => return help::usage_failure(&e, json),
+        Err(e) => return ExitCode::from(print_usage_error(&e)),
     };
     match run(cli) {
         Ok(code) => ExitCode::from(code),

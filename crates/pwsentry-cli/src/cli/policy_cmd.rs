@@ -31,7 +31,9 @@ pub fn run(g: &GlobalArgs, args: &PolicyArgs) -> anyhow::Result<u8> {
     match &args.action {
         PolicyAction::Show => {
             let policy = g.load_policy()?;
-            let path = g.policy_path();
+            let origin = policy
+                .source()
+                .map_or("built-in default".to_owned(), |p| p.display().to_string());
             if g.json {
                 // The same keys and values as the TOML, as one JSON object.
                 let table: toml::Table = toml::from_str(&policy.to_toml())
@@ -39,14 +41,12 @@ pub fn run(g: &GlobalArgs, args: &PolicyArgs) -> anyhow::Result<u8> {
                 println!(
                     "{}",
                     serde_json::json!({
-                        "file": path.map(|p| p.display().to_string()),
+                        "file": policy.source().map(|p| p.display().to_string()),
                         "preset": policy.preset().name(),
                         "policy": table,
                     })
                 );
             } else {
-                let origin =
-                    path.map_or("built-in default".to_owned(), |p| p.display().to_string());
                 print!("# effective policy (from {origin})\n{}", policy.to_toml());
             }
         }

@@ -38,7 +38,7 @@ pub struct ServeArgs {
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(g: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<u8> {
     let policy = g.load_policy()?;
-    let store = super::history_cmds::open_store(g)?;
+    let store = super::history_cmds::open_store(g, &policy)?;
     let admin_token = args
         .admin_token_file
         .as_deref()

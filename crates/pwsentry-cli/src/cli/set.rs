@@ -62,12 +62,14 @@ const MAX_CONFIRMATIONS: u32 = 3;
 const GENERATE_KEY: &str = "g";
 
 pub fn run(g: &GlobalArgs, args: &SetArgs) -> anyhow::Result<u8> {
-    history_cmds::check_account(&args.account)?;
     let checker = Checker::new(g.load_policy()?);
-    let context = Context::new().account(args.account.clone());
+    let account = history_cmds::check_account(checker.policy(), &args.account)?;
+    // A `--now` in the future is refused before anyone types.
+    g.write_time()?;
+    let context = Context::new().account(account.as_str());
     // Opened (and created) before anyone types: a database that cannot be
     // written should fail now, not after a password was chosen.
-    let store = history_cmds::open_store(g)?;
+    let store = history_cmds::open_store(g, checker.policy())?;
     let job = Job {
         g,
         args,
@@ -113,7 +115,7 @@ impl Job<'_> {
             &self.args.account,
             password.expose(),
             self.context,
-            self.g.now(),
+            self.g.write_time()?,
         )?;
         Ok(change)
     }

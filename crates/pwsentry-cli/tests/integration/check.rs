@@ -133,11 +133,15 @@ fn presets_are_complete_and_distinct() {
     let seed = Policy::from_preset(Preset::Seed);
     let nist = Policy::from_preset(Preset::Nist80063b);
     let pci = Policy::from_preset(Preset::PciDss4);
+    // The shipped policy.toml is the seed preset with a one-day minimum
+    // age (issue 9: history flushing).
+    let shipped = Policy::from_toml_str("[rotation]\nmin_age_days = 1\n").unwrap();
     assert_eq!(
-        seed,
+        shipped,
         Policy::default(),
-        "the shipped policy.toml is the seed preset"
+        "the shipped policy.toml is the seed preset with min_age_days = 1"
     );
+    assert_eq!(seed.rotation().min_age_days, 0);
     assert_eq!(
         (
             seed.length().min,
@@ -338,13 +342,17 @@ fn password_arguments_are_not_accepted() {
 #[test]
 fn policy_lookup_order() {
     let dir = tempfile::tempdir().unwrap();
-    // ./policy.toml in the working directory applies...
+    // ./policy.toml in the working directory never applies (issue 9)...
     write(dir.path(), "policy.toml", "preset = \"nist-800-63b\"\n");
     let out = pwsentry(["--json", "check"])
         .cwd(dir.path())
         .stdin("velvet orbit canyon\n")
         .run();
-    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(
+        out.code, 1,
+        "the built-in policy wants a digit: {}",
+        out.stdout
+    );
     // ...$PWSENTRY_POLICY beats it...
     let env_policy = write(dir.path(), "env.toml", "[length]\nmin = 30\n");
     let out = pwsentry(["--json", "check"])

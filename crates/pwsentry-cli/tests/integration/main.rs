@@ -18,3 +18,5 @@ mod secrets;
 mod serve;
 #[cfg(unix)] // pseudo-terminals and tmux
 mod set;
+#[cfg(unix)] // file modes, FIFOs, other users, /proc, tmpfs
+mod trust;

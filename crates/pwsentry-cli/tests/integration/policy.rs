@@ -14,7 +14,12 @@ fn policy_error(text: &str) -> pwsentry::PolicyError {
 fn shipped_policy_file_equals_builtin_default() {
     let file = Policy::from_file(root().join("policy.toml")).unwrap();
     assert_eq!(file, Policy::default());
-    assert_eq!(file, Policy::from_preset(Preset::Seed));
+    // The seed preset with a one-day minimum age (issue 9: history flushing).
+    assert_ne!(file, Policy::from_preset(Preset::Seed));
+    assert_eq!(
+        file,
+        Policy::from_toml_str("preset = \"seed\"\n[rotation]\nmin_age_days = 1\n").unwrap()
+    );
 }
 
 #[test]

@@ -145,3 +145,13 @@ pub fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
     std::fs::write(&p, text).expect("write test file");
     p
 }
+
+/// Writes a secret (a pepper) to `dir/name`, readable by its owner only
+/// (pwsentry refuses a pepper others can read), and returns the path.
+pub fn write_private(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
+    let p = write(dir, name, text);
+    #[cfg(unix)]
+    std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod 600");
+    p
+}
