@@ -799,17 +799,20 @@ pub fn violations(
         }
     }
     let mut remembered: Vec<(Argon2Hash, bool, bool)> = Vec::new(); // (hash, peppered, by count)
+    let mut crypt_entries: Vec<(&str, bool)> = Vec::new(); // (hash, by count)
     for (i, e) in history.entries().iter().enumerate() {
         let by_count = i < hp.remember as usize;
         let recent = hp.remember_days > 0 && now < add_days(e.set_at(), hp.remember_days)?;
-        if by_count || recent {
+        if (by_count || recent) && crate::crypt::is_crypt(e.hash()) {
+            crypt_entries.push((e.hash(), by_count));
+        } else if by_count || recent {
             let hash = Argon2Hash::parse(e.hash()).map_err(|_| {
                 Error::Store(format!("history entry {} holds a malformed hash", e.id()))
             })?;
             remembered.push((hash, e.peppered(), by_count));
         }
     }
-    if remembered.is_empty() {
+    if remembered.is_empty() && crypt_entries.is_empty() {
         return Ok(found);
     }
     let mut candidates = vec![nfc(password)];
@@ -819,11 +822,13 @@ pub fn violations(
     }
     let entries: Vec<(&Argon2Hash, bool)> = remembered.iter().map(|(h, p, _)| (h, *p)).collect();
     let matches = match_entries(policy, &entries, &candidates)?;
+    let crypt_hits = crypt_exact_reuse(&crypt_entries, password);
     let exact = |by_count: bool| {
-        remembered
-            .iter()
-            .zip(&matches)
-            .any(|((_, _, c), m)| *c == by_count && *m == Some(Match::Exact))
+        crypt_hits.contains(&by_count)
+            || remembered
+                .iter()
+                .zip(&matches)
+                .any(|((_, _, c), m)| *c == by_count && *m == Some(Match::Exact))
     };
     if exact(true) {
         let message = if hp.remember <= 1 {
@@ -850,6 +855,43 @@ pub fn violations(
         ));
     }
     Ok(found)
+}
+
+/// Exact reuse against remembered crypt(3) entries (SHA-crypt, bcrypt:
+/// imported from a mail server), newest first: one verification each, of
+/// the NFC form and, if it differs, of the typed form, within
+/// [`crate::crypt`]'s per-hash bounds and [`crate::crypt::CHECK_BUDGET_NS`]
+/// per check. Entries above the bounds or the budget, or malformed, are
+/// skipped, never evaluated (`status` counts them). No near reuse: every
+/// variant would cost a full crypt run. Returns the `by count` flag of
+/// every entry that matched.
+fn crypt_exact_reuse(entries: &[(&str, bool)], password: &str) -> Vec<bool> {
+    let normalised = nfc(password);
+    let mut forms = vec![normalised.expose().as_bytes()];
+    if normalised.expose() != password {
+        forms.push(password.as_bytes());
+    }
+    let mut budget = crate::crypt::CHECK_BUDGET_NS;
+    let mut hits = Vec::new();
+    for (text, by_count) in entries {
+        let Ok(hash) = crate::crypt::CryptHash::parse(text) else {
+            continue;
+        };
+        for form in &forms {
+            let Some(cost) = hash.estimated_cost_ns(form.len()) else {
+                continue;
+            };
+            if cost > budget {
+                continue;
+            }
+            budget -= cost;
+            if hash.verify(form).unwrap_or(false) {
+                hits.push(*by_count);
+                break;
+            }
+        }
+    }
+    hits
 }
 
 fn plural(n: u32, unit: &str) -> String {
@@ -1017,7 +1059,8 @@ impl Checker {
     /// Adds hashes made elsewhere (oldest first; the last becomes the
     /// current password unless the account has a newer one) to `account`'s
     /// history, all set at `set_at`, then prunes as of `now`; all or
-    /// nothing. They are verified without the pepper.
+    /// nothing. They are verified without the pepper; crypt(3) hashes
+    /// for exact reuse only.
     ///
     /// # Errors
     /// [`Error::Time`] if `set_at` is after `now`; store errors.
@@ -1025,7 +1068,7 @@ impl Checker {
         &self,
         store: &dyn Store,
         account: &str,
-        hashes: &[Argon2Hash],
+        hashes: &[crate::mailhash::MailHash],
         set_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -1420,7 +1463,7 @@ mod tests {
         let store = MemoryStore::new();
         let imported = hash_password(&policy(""), &[5; 16], "Velvet#Orbit#Canyon1").unwrap();
         checker
-            .import_hashes(&store, "acct", &[imported], at(0), at(1))
+            .import_hashes(&store, "acct", &[imported.into()], at(0), at(1))
             .unwrap();
         assert_eq!(
             rules(&checker, &store, "Velvet#Orbit#Canyon1", 1),

@@ -34,6 +34,7 @@ mod blocklist;
 mod checker;
 mod error;
 pub mod generate;
+pub mod crypt;
 pub mod history;
 pub mod mailhash;
 pub mod policy;

@@ -10,13 +10,16 @@ use super::{EXIT_OK, EXIT_REJECTED, GlobalArgs, render};
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Args;
-use pwsentry::history::{self, Argon2Hash, CommitOutcome};
+use pwsentry::history::{self, CommitOutcome};
+use pwsentry::crypt::{self, CryptHash};
+use pwsentry::mailhash::{MailHash, PasswdLine};
 use pwsentry::rotation::{self, RotationState, RotationStatus};
 use pwsentry::store::{AccountHistory, SqliteStore, Store};
 use pwsentry::{Checker, Context, Error, Password, Policy, Verdict, Violation};
 use serde::Serialize;
 use serde_json::json;
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::Write;
 use std::ops::ControlFlow;
 
@@ -50,9 +53,9 @@ pub struct RecordArgs {
 /// Arguments of `import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The account the hashes belong to
+    /// The account bare hashes belong to (passwd-file lines name their own)
     #[arg(long, value_name = "ID")]
-    pub account: String,
+    pub account: Option<String>,
     /// When the imported passwords were set, RFC 3339 [default: --now]
     #[arg(long, value_name = "RFC3339", value_parser = super::parse_now)]
     pub set_at: Option<DateTime<Utc>>,
@@ -234,66 +237,148 @@ fn print_record(
 
 // ---- import ------------------------------------------------------------------
 
+/// Most hashes one import reads: a passwd-file of a large mail provider,
+/// while its parsed form stays in the tens of megabytes.
+const MAX_IMPORT_HASHES: usize = 1_000_000;
+
 pub fn import(g: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<u8> {
-    check_account(&args.account)?;
+    if let Some(account) = &args.account {
+        check_account(account)?;
+    }
     let checker = Checker::new(g.load_policy()?);
     let now = g.now();
     let set_at = args.set_at.unwrap_or(now);
     if set_at > now {
         bail!("--set-at is later than the current time (--now); nothing was imported");
     }
-    let hashes = read_hashes().context("nothing was imported")?;
+    let stdin = std::io::stdin();
+    let accounts = read_import(&mut stdin.lock(), args.account.as_deref())
+        .context("nothing was imported")?;
     let store = open_store(g)?;
-    checker.import_hashes(&store, &args.account, &hashes, set_at, now)?;
-    let entries = store
-        .history(&args.account)?
-        .map_or(0, |h| h.entries().len());
+    let total: usize = accounts.iter().map(|(_, h)| h.len()).sum();
+    for (done, (account, hashes)) in accounts.iter().enumerate() {
+        checker
+            .import_hashes(&store, account, hashes, set_at, now)
+            .with_context(|| {
+                format!(
+                    "cannot import the hashes of {} ({done} of {} accounts were imported before)",
+                    printable(account),
+                    accounts.len()
+                )
+            })?;
+    }
     let mut out = std::io::stdout().lock();
-    if g.json {
+    if let [(account, hashes)] = &accounts[..] {
+        let entries = store.history(account)?.map_or(0, |h| h.entries().len());
+        if g.json {
+            writeln!(
+                out,
+                "{}",
+                json!({"account": account, "imported": hashes.len(), "history_entries": entries})
+            )?;
+        } else {
+            let noun = if hashes.len() == 1 { "hash" } else { "hashes" };
+            writeln!(
+                out,
+                "imported {} {noun} into the history of {} ({entries} remembered after pruning)",
+                hashes.len(),
+                printable(account)
+            )?;
+        }
+    } else if g.json {
         writeln!(
             out,
             "{}",
-            json!({"account": args.account, "imported": hashes.len(), "history_entries": entries})
+            json!({"accounts": accounts.len(), "imported": total})
         )?;
     } else {
-        let noun = if hashes.len() == 1 { "hash" } else { "hashes" };
         writeln!(
             out,
-            "imported {} {noun} into the history of {} ({entries} remembered after pruning)",
-            hashes.len(),
-            printable(&args.account)
+            "imported {total} hashes into the histories of {} accounts",
+            accounts.len()
         )?;
     }
     Ok(EXIT_OK)
 }
 
-/// Every hash on stdin, oldest first; blank lines and `#` comments are
-/// skipped. The first bad line fails the whole import, named by number
-/// and never quoted.
-fn read_hashes() -> anyhow::Result<Vec<Argon2Hash>> {
-    let stdin = std::io::stdin();
-    let mut reader = stdin.lock();
-    let mut hashes = Vec::new();
+/// Hashes per account, accounts in order of first appearance, each
+/// account's hashes oldest first.
+type ImportBatch = Vec<(String, Vec<MailHash>)>;
+
+/// Reads an import: whole Dovecot passwd-file lines
+/// (`user:{SCHEME}hash:...`, the account taken from the line) and bare
+/// hashes (for `account`, from `--account`), oldest first; blank lines and
+/// `#` comments are skipped. The first bad line fails the whole import,
+/// named by number and never quoted.
+fn read_import(reader: &mut impl std::io::BufRead, account: Option<&str>) -> anyhow::Result<ImportBatch> {
+    let mut batch: ImportBatch = Vec::new();
+    // For passwd-file lines: the line that named each account.
+    let mut first_line: HashMap<String, usize> = HashMap::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut count = 0usize;
     let mut number = 0usize;
-    while let Some(line) = input::read_line(&mut reader).context("cannot read stdin")? {
+    while let Some(line) = input::read_line(reader).context("cannot read stdin")? {
         number += 1;
         let text = match &line {
-            Line::Text(t) => t.expose().trim(),
-            Line::TooLong => bail!("line {number}: too long to be a hash"),
+            Line::Text(t) => t.expose(),
+            Line::TooLong => bail!("line {number}: too long to be a hash or a passwd-file line"),
             Line::InvalidUtf8 { .. } => bail!("line {number}: not UTF-8 text"),
         };
-        if text.is_empty() || text.starts_with('#') {
-            continue;
+        if text.contains('\0') {
+            bail!("line {number}: contains a NUL byte");
         }
-        let hash = Argon2Hash::parse(text).with_context(|| format!("line {number}"))?;
+        let (owner, field) = if text.contains(':') {
+            let Some(entry) = PasswdLine::parse(text).with_context(|| format!("line {number}"))?
+            else {
+                continue;
+            };
+            let user = entry.user();
+            check_account(user).with_context(|| format!("line {number}: the user field"))?;
+            if account.is_some_and(|a| a != user) {
+                bail!("line {number}: the line is for another account than --account");
+            }
+            if account.is_none()
+                && let Some(first) = first_line.insert(user.to_owned(), number)
+            {
+                bail!(
+                    "line {number}: {} already has a line (line {first}); a passwd-file names each account once",
+                    printable(user)
+                );
+            }
+            (user, entry.password())
+        } else {
+            let trimmed = text.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let Some(account) = account else {
+                bail!(
+                    "line {number}: a bare hash needs --account (or give whole passwd-file lines, user:{{SCHEME}}hash:...)"
+                );
+            };
+            (account, trimmed)
+        };
+        let hash = MailHash::parse(field).with_context(|| format!("line {number}"))?;
         hash.check_import_cost()
             .with_context(|| format!("line {number}"))?;
-        hashes.push(hash);
+        count += 1;
+        if count > MAX_IMPORT_HASHES {
+            bail!("line {number}: more than {MAX_IMPORT_HASHES} hashes in one import; split the input");
+        }
+        match index.get(owner) {
+            Some(&i) => batch[i].1.push(hash),
+            None => {
+                index.insert(owner.to_owned(), batch.len());
+                batch.push((owner.to_owned(), vec![hash]));
+            }
+        }
     }
-    if hashes.is_empty() {
-        bail!("no hashes on stdin (one PHC string or {{ARGON2ID}} line per line)");
+    if batch.is_empty() {
+        bail!(
+            "no hashes on stdin (passwd-file lines user:{{SCHEME}}hash:..., or with --account one hash per line)"
+        );
     }
-    Ok(hashes)
+    Ok(batch)
 }
 
 // ---- status ------------------------------------------------------------------
@@ -311,28 +396,48 @@ pub fn status(g: &GlobalArgs, args: &AccountArgs) -> anyhow::Result<u8> {
         now,
     );
     let entries = history.as_ref().map_or(0, |h| h.entries().len());
+    let unchecked = history.as_ref().map_or(0, unchecked_crypt_entries);
     let mut out = std::io::stdout().lock();
     if g.json {
-        writeln!(
-            out,
-            "{}",
-            json!({
-                "account": args.account,
-                "status": status.state.code(),
-                "changed_at": status.changed_at.map(rfc3339),
-                "age_days": status.age_days,
-                "expires_at": status.expires_at.map(rfc3339),
-                "history_entries": entries,
-            })
-        )?;
+        let mut v = json!({
+            "account": args.account,
+            "status": status.state.code(),
+            "changed_at": status.changed_at.map(rfc3339),
+            "age_days": status.age_days,
+            "expires_at": status.expires_at.map(rfc3339),
+            "history_entries": entries,
+        });
+        if unchecked > 0
+            && let Some(o) = v.as_object_mut()
+        {
+            o.insert("unchecked_entries".into(), json!(unchecked));
+        }
+        writeln!(out, "{v}")?;
     } else {
         write!(out, "{}", status_text(&args.account, &status, entries))?;
+        if unchecked > 0 {
+            let noun = if unchecked == 1 { "entry is" } else { "entries are" };
+            writeln!(
+                out,
+                "  {unchecked} history {noun} malformed or above the crypt cost bounds, and never checked"
+            )?;
+        }
     }
     Ok(if status.state == RotationState::Stale {
         EXIT_REJECTED
     } else {
         EXIT_OK
     })
+}
+
+/// crypt(3) entries the history rules skip: malformed, or above the cost
+/// bounds (edited into the database, or imported by an older version).
+fn unchecked_crypt_entries(history: &AccountHistory) -> usize {
+    history
+        .entries()
+        .iter()
+        .filter(|e| crypt::is_crypt(e.hash()) && CryptHash::parse(e.hash()).is_err())
+        .count()
 }
 
 fn status_text(account: &str, s: &RotationStatus, entries: usize) -> String {

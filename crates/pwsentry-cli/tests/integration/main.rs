@@ -6,6 +6,7 @@ mod util;
 mod check;
 mod generate;
 mod history;
+mod import;
 #[cfg(unix)] // file modes, other users, /proc
 mod hostile;
 mod policy;
