@@ -62,7 +62,8 @@ pub const SHA_CHEAP_PASSWORD_BYTES: usize = 128;
 /// (rounds × SHA blocks per round × block size): [`MAX_SHA_ROUNDS`] with a
 /// password of [`SHA_CHEAP_PASSWORD_BYTES`]. A password of 1024
 /// four-byte characters still verifies against the default 5,000 rounds.
-pub const MAX_SHA_WORK_BYTES: u64 = MAX_SHA_ROUNDS as u64 * 512;
+pub const MAX_SHA_WORK_BYTES: u64 = MAX_SHA_ROUNDS as u64 * 512
+    + (SHA_CHEAP_PASSWORD_BYTES * SHA_CHEAP_PASSWORD_BYTES) as u64;
 
 /// CPU one history check may spend on crypt(3) entries, in nanoseconds
 /// as [`CryptHash::estimated_cost_ns`] counts them: entries are checked
@@ -121,7 +122,7 @@ pub fn is_crypt(text: &str) -> bool {
             .split_once('}')
             .is_some_and(|(name, _)| CryptScheme::from_dovecot_name(name).is_some());
     }
-    ["$5$", "$6$", "$2a$", "$2b$", "$2y$", "$2x$"]
+    ["$5$", "$6$", "$2a$", "$2b$", "$2y$", "$2x$", "$1$"]
         .iter()
         .any(|p| text.starts_with(p))
 }
