@@ -112,9 +112,10 @@ impl CryptScheme {
     }
 }
 
-/// Whether `text` looks like a crypt hash this module handles (a Dovecot
-/// crypt scheme prefix, or a `$5$`, `$6$` or `$2?$` string), valid or
-/// not. Cheap; no parsing.
+/// Whether `text` looks like a crypt(3) hash (a Dovecot crypt scheme
+/// prefix, or a `$5$`, `$6$`, `$2?$` or `$1$` string), valid or not, so
+/// that [`CryptHash::parse`] gives the reason it is refused. Cheap; no
+/// parsing.
 pub fn is_crypt(text: &str) -> bool {
     let text = text.trim_start();
     if let Some(rest) = text.strip_prefix('{') {

@@ -1063,12 +1063,30 @@ impl Checker {
     /// for exact reuse only.
     ///
     /// # Errors
-    /// [`Error::Time`] if `set_at` is after `now`; store errors.
+    /// [`Error::Time`] if `set_at` is after `now`; [`Error::Hash`] if a
+    /// hash is above the import bounds; store errors.
     pub fn import_hashes(
         &self,
         store: &dyn Store,
         account: &str,
         hashes: &[crate::mailhash::MailHash],
+        set_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.import_batch(store, &[(account, hashes)], set_at, now)
+    }
+
+    /// [`Checker::import_hashes`] for several accounts (a whole
+    /// passwd-file) through [`Store::append_batch`]: all or nothing in a
+    /// store that overrides it, such as [`SqliteStore`](crate::store::SqliteStore).
+    ///
+    /// # Errors
+    /// As [`Checker::import_hashes`]; a hash error names the account's
+    /// position in `batch` and the hash's in its list.
+    pub fn import_batch(
+        &self,
+        store: &dyn Store,
+        batch: &[(&str, &[crate::mailhash::MailHash])],
         set_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<()> {
@@ -1078,24 +1096,40 @@ impl Checker {
                 "the passwords cannot have been set after now".into(),
             ));
         }
-        for (i, h) in hashes.iter().enumerate() {
-            h.check_import_cost()
-                .map_err(|e| Error::Hash(format!("hash {}: {e}", i + 1)))?;
+        let retention = retention(self.policy(), now)?;
+        let mut owned: Vec<(Vec<u8>, Vec<NewEntry>)> = Vec::with_capacity(batch.len());
+        for (a, (_, hashes)) in batch.iter().enumerate() {
+            for (i, h) in hashes.iter().enumerate() {
+                h.check_import_cost().map_err(|e| {
+                    Error::Hash(if batch.len() == 1 {
+                        format!("hash {}: {e}", i + 1)
+                    } else {
+                        format!("account {}, hash {}: {e}", a + 1, i + 1)
+                    })
+                })?;
+            }
+            let entries = hashes
+                .iter()
+                .map(|h| NewEntry::new(set_at, h.to_string(), false))
+                .collect();
+            owned.push((new_salt(), entries));
         }
-        let entries: Vec<NewEntry> = hashes
+        let appends: Vec<(&str, Append<'_>)> = batch
             .iter()
-            .map(|h| NewEntry::new(set_at, h.to_string(), false))
+            .zip(&owned)
+            .map(|((account, _), (salt, entries))| {
+                (
+                    *account,
+                    Append {
+                        salt,
+                        entries,
+                        expect: Expect::Anything,
+                        retention,
+                    },
+                )
+            })
             .collect();
-        let salt = new_salt();
-        store.append(
-            account,
-            &Append {
-                salt: &salt,
-                entries: &entries,
-                expect: Expect::Anything,
-                retention: retention(self.policy(), now)?,
-            },
-        )
+        store.append_batch(&appends)
     }
 }
 

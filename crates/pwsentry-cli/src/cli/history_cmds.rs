@@ -256,17 +256,12 @@ pub fn import(g: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<u8> {
         .context("nothing was imported")?;
     let store = open_store(g)?;
     let total: usize = accounts.iter().map(|(_, h)| h.len()).sum();
-    for (done, (account, hashes)) in accounts.iter().enumerate() {
-        checker
-            .import_hashes(&store, account, hashes, set_at, now)
-            .with_context(|| {
-                format!(
-                    "cannot import the hashes of {} ({done} of {} accounts were imported before)",
-                    printable(account),
-                    accounts.len()
-                )
-            })?;
-    }
+    // One transaction for the whole input: all or nothing.
+    let batch: Vec<(&str, &[MailHash])> = accounts
+        .iter()
+        .map(|(a, h)| (a.as_str(), h.as_slice()))
+        .collect();
+    checker.import_batch(&store, &batch, set_at, now)?;
     let mut out = std::io::stdout().lock();
     if let [(account, hashes)] = &accounts[..] {
         let entries = store.history(account)?.map_or(0, |h| h.entries().len());
