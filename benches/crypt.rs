@@ -44,11 +44,23 @@ fn crypt(c: &mut Criterion) {
         ("sha512/5000/25B".into(), sha512(5_000), short),
         ("sha512/5000/4096B".into(), sha512(5_000), &long),
         ("sha256/5000/25B".into(), sha256(5_000), short),
-        (format!("sha512/{MAX_SHA_ROUNDS}/25B"), sha512(MAX_SHA_ROUNDS), short),
-        (format!("sha256/{MAX_SHA_ROUNDS}/25B"), sha256(MAX_SHA_ROUNDS), short),
+        (
+            format!("sha512/{MAX_SHA_ROUNDS}/25B"),
+            sha512(MAX_SHA_ROUNDS),
+            short,
+        ),
+        (
+            format!("sha256/{MAX_SHA_ROUNDS}/25B"),
+            sha256(MAX_SHA_ROUNDS),
+            short,
+        ),
         ("bcrypt/5".into(), bcrypt(5), short),
         ("bcrypt/10".into(), bcrypt(10), short),
-        (format!("bcrypt/{MAX_BCRYPT_COST}"), bcrypt(MAX_BCRYPT_COST), short),
+        (
+            format!("bcrypt/{MAX_BCRYPT_COST}"),
+            bcrypt(MAX_BCRYPT_COST),
+            short,
+        ),
     ];
     for (name, hash, password) in &cases {
         g.bench_with_input(BenchmarkId::from_parameter(name), hash, |b, h| {

@@ -62,8 +62,8 @@ pub const SHA_CHEAP_PASSWORD_BYTES: usize = 128;
 /// (rounds × SHA blocks per round × block size): [`MAX_SHA_ROUNDS`] with a
 /// password of [`SHA_CHEAP_PASSWORD_BYTES`]. A password of 1024
 /// four-byte characters still verifies against the default 5,000 rounds.
-pub const MAX_SHA_WORK_BYTES: u64 = MAX_SHA_ROUNDS as u64 * 512
-    + (SHA_CHEAP_PASSWORD_BYTES * SHA_CHEAP_PASSWORD_BYTES) as u64;
+pub const MAX_SHA_WORK_BYTES: u64 =
+    MAX_SHA_ROUNDS as u64 * 512 + (SHA_CHEAP_PASSWORD_BYTES * SHA_CHEAP_PASSWORD_BYTES) as u64;
 
 /// CPU one history check may spend on crypt(3) entries, in nanoseconds
 /// as [`CryptHash::estimated_cost_ns`] counts them: entries are checked
@@ -235,9 +235,7 @@ impl CryptHash {
             )));
         }
         if field.is_empty() || field.len() > 16 || !crypt_b64(field) {
-            return Err(bad(
-                "the salt must be 1 to 16 characters of ./0-9A-Za-z",
-            ));
+            return Err(bad("the salt must be 1 to 16 characters of ./0-9A-Za-z"));
         }
         let digest = fields.next().ok_or_else(|| bad("missing digest"))?;
         if digest.len() != digest_len || !crypt_b64(digest) {
@@ -251,16 +249,14 @@ impl CryptHash {
         let hash = CryptHash {
             scheme,
             cost,
-            text: Zeroizing::new(
-                format!(
-                    "${}${rest}",
-                    if scheme == CryptScheme::Sha512Crypt {
-                        6
-                    } else {
-                        5
-                    }
-                ),
-            ),
+            text: Zeroizing::new(format!(
+                "${}${rest}",
+                if scheme == CryptScheme::Sha512Crypt {
+                    6
+                } else {
+                    5
+                }
+            )),
         };
         hash.check_bounds()?;
         Ok(hash)
@@ -378,10 +374,14 @@ impl CryptHash {
         Some(match self.scheme {
             CryptScheme::Bcrypt => (1u64 << self.cost).saturating_mul(BCRYPT_NS_PER_ROUND),
             CryptScheme::Sha512Crypt => {
-                self.sha_work_bytes(password_len).saturating_mul(SHA512_PS_PER_BYTE) / 1000
+                self.sha_work_bytes(password_len)
+                    .saturating_mul(SHA512_PS_PER_BYTE)
+                    / 1000
             }
             CryptScheme::Sha256Crypt => {
-                self.sha_work_bytes(password_len).saturating_mul(SHA256_PS_PER_BYTE) / 1000
+                self.sha_work_bytes(password_len)
+                    .saturating_mul(SHA256_PS_PER_BYTE)
+                    / 1000
             }
         })
     }
@@ -423,7 +423,9 @@ fn sha_bytes_per_round(scheme: CryptScheme, len: usize) -> u64 {
         _ => (64, 128),
     };
     let len = u64::try_from(len).unwrap_or(u64::MAX);
-    let bytes = digest.saturating_add(len.saturating_mul(2)).saturating_add(16);
+    let bytes = digest
+        .saturating_add(len.saturating_mul(2))
+        .saturating_add(16);
     (bytes.div_ceil(block) + 1).saturating_mul(block)
 }
 
@@ -522,7 +524,10 @@ mod tests {
     #[test]
     fn long_passwords_count_against_sha_rounds() {
         let h = CryptHash::parse(SHA512).unwrap();
-        assert!(h.check_cost(4096).is_ok(), "default rounds, longest password");
+        assert!(
+            h.check_cost(4096).is_ok(),
+            "default rounds, longest password"
+        );
         let digest = SHA512.rsplit('$').next().unwrap();
         let heavy =
             CryptHash::parse(&format!("$6$rounds=500000$6Coe3mp36ZfStpxy${digest}")).unwrap();

@@ -32,9 +32,9 @@
 
 mod blocklist;
 mod checker;
+pub mod crypt;
 mod error;
 pub mod generate;
-pub mod crypt;
 pub mod history;
 pub mod mailhash;
 pub mod policy;

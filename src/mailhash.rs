@@ -353,9 +353,9 @@ impl<'a> PasswdLine<'a> {
         if line.trim().is_empty() || line.trim_start().starts_with('#') {
             return Ok(None);
         }
-        let (user, rest) = line.split_once(':').ok_or_else(|| {
-            Error::Hash("not a passwd-file line (user:password:...)".into())
-        })?;
+        let (user, rest) = line
+            .split_once(':')
+            .ok_or_else(|| Error::Hash("not a passwd-file line (user:password:...)".into()))?;
         let password = rest.split_once(':').map_or(rest, |(p, _)| p);
         if user.is_empty() {
             return Err(Error::Hash("the user field is empty".into()));
@@ -533,7 +533,9 @@ mod tests {
 
     #[test]
     fn passwd_lines() {
-        let l = PasswdLine::parse("bob:{BLF-CRYPT}$2y$05$abc").unwrap().unwrap();
+        let l = PasswdLine::parse("bob:{BLF-CRYPT}$2y$05$abc")
+            .unwrap()
+            .unwrap();
         assert_eq!((l.user(), l.password()), ("bob", "{BLF-CRYPT}$2y$05$abc"));
         assert!(!format!("{l:?}").contains("2y"));
         for bad in [":hash", "bob", "bob:", "bob::1000:1000"] {

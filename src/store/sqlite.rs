@@ -293,55 +293,55 @@ fn append_in(
     account: &str,
     append: &Append<'_>,
 ) -> Result<()> {
-        if let Expect::Unchanged(expected) = append.expect {
-            let head: Option<EntryId> = tx
-                .query_row(
-                    "SELECT max(id) FROM entries WHERE account = ?1",
-                    [account],
-                    |r| r.get(0),
-                )
-                .map_err(err)?;
-            if head != expected {
-                return Err(Error::Busy);
-            }
+    if let Expect::Unchanged(expected) = append.expect {
+        let head: Option<EntryId> = tx
+            .query_row(
+                "SELECT max(id) FROM entries WHERE account = ?1",
+                [account],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        if head != expected {
+            return Err(Error::Busy);
         }
-        let Some(newest) = append.entries.iter().map(|e| e.set_at).max() else {
-            return Ok(());
-        };
-        tx.execute(
+    }
+    let Some(newest) = append.entries.iter().map(|e| e.set_at).max() else {
+        return Ok(());
+    };
+    tx.execute(
             "INSERT INTO accounts (account, salt, changed_at) VALUES (?1, ?2, ?3) ON CONFLICT (account) DO NOTHING",
             params![account, append.salt, seconds(newest)],
         )
         .map_err(err)?;
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO entries (account, set_at, hash, peppered) VALUES (?1, ?2, ?3, ?4)",
-                )
+    {
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO entries (account, set_at, hash, peppered) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(err)?;
+        for e in append.entries {
+            insert
+                .execute(params![
+                    account,
+                    seconds(e.set_at),
+                    e.hash.as_str(),
+                    e.peppered
+                ])
                 .map_err(err)?;
-            for e in append.entries {
-                insert
-                    .execute(params![
-                        account,
-                        seconds(e.set_at),
-                        e.hash.as_str(),
-                        e.peppered
-                    ])
-                    .map_err(err)?;
-            }
         }
-        let r = append.retention;
-        tx.execute(
-            "DELETE FROM entries WHERE account = ?1 AND set_at <= ?3 AND id NOT IN (
+    }
+    let r = append.retention;
+    tx.execute(
+        "DELETE FROM entries WHERE account = ?1 AND set_at <= ?3 AND id NOT IN (
                  SELECT id FROM entries WHERE account = ?1 ORDER BY set_at DESC, id DESC LIMIT ?2)",
-            params![
-                account,
-                r.keep_latest(),
-                r.keep_set_after().map_or(i64::MAX, seconds)
-            ],
-        )
-        .map_err(err)?;
-        tx.execute(
+        params![
+            account,
+            r.keep_latest(),
+            r.keep_set_after().map_or(i64::MAX, seconds)
+        ],
+    )
+    .map_err(err)?;
+    tx.execute(
             "UPDATE accounts SET changed_at = (SELECT max(set_at) FROM entries WHERE account = ?1) WHERE account = ?1",
             [account],
         )
@@ -562,7 +562,10 @@ mod tests {
         assert!(matches!(r, Err(Error::Busy)), "{r:?}");
         assert!(store.history("a").unwrap().is_none());
         store
-            .append_batch(&[("a", append(Expect::Anything)), ("b", append(Expect::Anything))])
+            .append_batch(&[
+                ("a", append(Expect::Anything)),
+                ("b", append(Expect::Anything)),
+            ])
             .unwrap();
         assert_eq!(store.history("a").unwrap().unwrap().entries().len(), 1);
         assert_eq!(store.history("b").unwrap().unwrap().entries().len(), 1);

@@ -10,8 +10,8 @@ use super::{EXIT_OK, EXIT_REJECTED, GlobalArgs, render};
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Args;
-use pwsentry::history::{self, CommitOutcome};
 use pwsentry::crypt::{self, CryptHash};
+use pwsentry::history::{self, CommitOutcome};
 use pwsentry::mailhash::{MailHash, PasswdLine};
 use pwsentry::rotation::{self, RotationState, RotationStatus};
 use pwsentry::store::{AccountHistory, SqliteStore, Store};
@@ -252,8 +252,8 @@ pub fn import(g: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<u8> {
         bail!("--set-at is later than the current time (--now); nothing was imported");
     }
     let stdin = std::io::stdin();
-    let accounts = read_import(&mut stdin.lock(), args.account.as_deref())
-        .context("nothing was imported")?;
+    let accounts =
+        read_import(&mut stdin.lock(), args.account.as_deref()).context("nothing was imported")?;
     let store = open_store(g)?;
     let total: usize = accounts.iter().map(|(_, h)| h.len()).sum();
     // One transaction for the whole input: all or nothing.
@@ -305,7 +305,10 @@ type ImportBatch = Vec<(String, Vec<MailHash>)>;
 /// hashes (for `account`, from `--account`), oldest first; blank lines and
 /// `#` comments are skipped. The first bad line fails the whole import,
 /// named by number and never quoted.
-fn read_import(reader: &mut impl std::io::BufRead, account: Option<&str>) -> anyhow::Result<ImportBatch> {
+fn read_import(
+    reader: &mut impl std::io::BufRead,
+    account: Option<&str>,
+) -> anyhow::Result<ImportBatch> {
     let mut batch: ImportBatch = Vec::new();
     // For passwd-file lines: the line that named each account.
     let mut first_line: HashMap<String, usize> = HashMap::new();
@@ -358,7 +361,9 @@ fn read_import(reader: &mut impl std::io::BufRead, account: Option<&str>) -> any
             .with_context(|| format!("line {number}"))?;
         count += 1;
         if count > MAX_IMPORT_HASHES {
-            bail!("line {number}: more than {MAX_IMPORT_HASHES} hashes in one import; split the input");
+            bail!(
+                "line {number}: more than {MAX_IMPORT_HASHES} hashes in one import; split the input"
+            );
         }
         match index.get(owner) {
             Some(&i) => batch[i].1.push(hash),
@@ -411,7 +416,11 @@ pub fn status(g: &GlobalArgs, args: &AccountArgs) -> anyhow::Result<u8> {
     } else {
         write!(out, "{}", status_text(&args.account, &status, entries))?;
         if unchecked > 0 {
-            let noun = if unchecked == 1 { "entry is" } else { "entries are" };
+            let noun = if unchecked == 1 {
+                "entry is"
+            } else {
+                "entries are"
+            };
             writeln!(
                 out,
                 "  {unchecked} history {noun} malformed or above the crypt cost bounds, and never checked"

@@ -188,7 +188,10 @@ fn bare_crypt_hashes_with_account_become_its_history() {
     assert_eq!(env.check("alice@example.com", ALICE).rules(), ["reuse"]);
     assert_eq!(env.check("alice@example.com", BOB).rules(), ["reuse"]);
     // A passwd-file line for the same account is fine with --account too.
-    let line = format!("alice@example.com:{}\n", doveadm("SHA256-CRYPT", None, CAROL));
+    let line = format!(
+        "alice@example.com:{}\n",
+        doveadm("SHA256-CRYPT", None, CAROL)
+    );
     let out = env.run(&["import", "--account", "alice@example.com"], &line);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(env.check("alice@example.com", CAROL).rules(), ["reuse"]);
@@ -226,7 +229,10 @@ fn a_bad_line_is_named_and_nothing_is_imported() {
         ),
         (
             "truncated digest",
-            format!("bob@example.com:{{SHA512-CRYPT}}$6$abcdefgh${}", &sha_digest[..40]),
+            format!(
+                "bob@example.com:{{SHA512-CRYPT}}$6$abcdefgh${}",
+                &sha_digest[..40]
+            ),
             "the digest must be 86 characters",
         ),
         (
@@ -249,11 +255,7 @@ fn a_bad_line_is_named_and_nothing_is_imported() {
             "bob@example.com::1000:1000".into(),
             "the password field is empty",
         ),
-        (
-            "empty user",
-            format!(":{good}"),
-            "the user field is empty",
-        ),
+        ("empty user", format!(":{good}"), "the user field is empty"),
         (
             "control character in the user",
             format!("bob\u{1b}[31m@example.com:{good}"),
@@ -282,7 +284,8 @@ fn a_bad_line_is_named_and_nothing_is_imported() {
     ];
     for (name, bad, expect) in &cases {
         let env = Env::new();
-        let input = format!("alice@example.com:{good}:1000:1000\n# note\n{bad}\ncarol@example.com:{blf}\n");
+        let input =
+            format!("alice@example.com:{good}:1000:1000\n# note\n{bad}\ncarol@example.com:{blf}\n");
         let out = env.run(&["import"], &input);
         assert_eq!(out.code, 2, "{name}: {out:?}");
         assert!(
@@ -290,7 +293,11 @@ fn a_bad_line_is_named_and_nothing_is_imported() {
             "{name}: {}",
             out.stderr
         );
-        assert!(out.stderr.contains("nothing was imported"), "{name}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("nothing was imported"),
+            "{name}: {}",
+            out.stderr
+        );
         assert_quiet(&out, &[sha_digest, &blf_body, "hunter2"]);
         assert!(!env.db.exists(), "{name}: nothing written");
     }
@@ -358,7 +365,8 @@ fn a_costly_crypt_entry_in_the_database_is_skipped_and_reported() {
     assert_eq!(status.json()["unchecked_entries"], 1, "{status:?}");
     let text = env.run(&["status", "--account", "alice@example.com"], "");
     assert!(
-        text.stdout.contains("1 history entry is malformed or above the crypt cost bounds"),
+        text.stdout
+            .contains("1 history entry is malformed or above the crypt cost bounds"),
         "{text:?}"
     );
 }

@@ -6,9 +6,9 @@ mod util;
 mod check;
 mod generate;
 mod history;
-mod import;
 #[cfg(unix)] // file modes, other users, /proc
 mod hostile;
+mod import;
 mod policy;
 mod properties;
 #[cfg(unix)] // SIGKILL
