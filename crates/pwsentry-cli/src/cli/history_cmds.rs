@@ -237,9 +237,10 @@ fn print_record(
 
 // ---- import ------------------------------------------------------------------
 
-/// Most hashes one import reads: a passwd-file of a large mail provider,
-/// while its parsed form stays in the tens of megabytes.
-const MAX_IMPORT_HASHES: usize = 1_000_000;
+/// Most hashes one import reads: a passwd-file of a large mail provider.
+/// The whole input is held (parsed) until its one transaction; see
+/// docs/import.md for the memory this takes.
+const MAX_IMPORT_HASHES: usize = 200_000;
 
 pub fn import(g: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<u8> {
     if let Some(account) = &args.account {
@@ -310,9 +311,8 @@ fn read_import(
     account: Option<&str>,
 ) -> anyhow::Result<ImportBatch> {
     let mut batch: ImportBatch = Vec::new();
-    // For passwd-file lines: the line that named each account.
-    let mut first_line: HashMap<String, usize> = HashMap::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    // Each account's place in `batch` and the line that first named it.
+    let mut index: HashMap<String, (usize, usize)> = HashMap::new();
     let mut count = 0usize;
     let mut number = 0usize;
     while let Some(line) = input::read_line(reader).context("cannot read stdin")? {
@@ -336,7 +336,7 @@ fn read_import(
                 bail!("line {number}: the line is for another account than --account");
             }
             if account.is_none()
-                && let Some(first) = first_line.insert(user.to_owned(), number)
+                && let Some(&(_, first)) = index.get(user)
             {
                 bail!(
                     "line {number}: {} already has a line (line {first}); a passwd-file names each account once",
@@ -366,9 +366,9 @@ fn read_import(
             );
         }
         match index.get(owner) {
-            Some(&i) => batch[i].1.push(hash),
+            Some(&(i, _)) => batch[i].1.push(hash),
             None => {
-                index.insert(owner.to_owned(), batch.len());
+                index.insert(owner.to_owned(), (batch.len(), number));
                 batch.push((owner.to_owned(), vec![hash]));
             }
         }
