@@ -1510,4 +1510,48 @@ mod tests {
             "set after now"
         );
     }
+    #[test]
+    fn crypt_entries_are_exact_reuse_within_the_budget() {
+        use crate::mailhash::MailHash;
+        // `doveadm pw -s BLF-CRYPT -r 12` and `-s SHA512-CRYPT`.
+        let p1 = "{BLF-CRYPT}$2y$12$c.8u95G7UQROcY8B8lFE8Okulq7umW/Ur2P4ro1frvGpMK3XE9VVa";
+        let p2 = "{BLF-CRYPT}$2y$12$aWraDvkk3zf4q5DiEhqs0eWrNR1nIkrXuqzQGLyLUh//XEm4fZcfS";
+        let p3 = "{SHA512-CRYPT}$6$d6PUDXwprPAvfRUr$OQm5gr6mZ6yL7VVawUQ1B4jw0pWwGmkTtUpxM//ROBwkxYTamlG5.uzkBLq/ktxQgLyg.WvaYtKl2.LQXAeFI/";
+        let checker = Checker::new(policy("[history]\nremember = 5\n"));
+        let store = MemoryStore::new();
+        let hashes: Vec<MailHash> = [p3, p1]
+            .iter()
+            .map(|h| MailHash::parse(h).unwrap())
+            .collect();
+        checker
+            .import_hashes(&store, "acct", &hashes, at(0), at(0))
+            .unwrap();
+        checker
+            .import_hashes(
+                &store,
+                "acct",
+                &[MailHash::parse(p2).unwrap()],
+                at(1),
+                at(1),
+            )
+            .unwrap();
+        assert_eq!(
+            rules(&checker, &store, "Marble&Quartz&Heron2", 2),
+            [Rule::Reuse],
+            "the current password (bcrypt 12)"
+        );
+        assert_eq!(
+            rules(&checker, &store, "Tundra!Lantern!Opal3", 2),
+            [Rule::Reuse],
+            "a cheap SHA-512-crypt entry still fits the budget"
+        );
+        assert!(
+            rules(&checker, &store, "Velvet#Orbit#Canyon1", 2).is_empty(),
+            "a second bcrypt-12 entry is over the per-check budget: skipped"
+        );
+        assert!(
+            rules(&checker, &store, "Tundra!Lantern!Opal4", 2).is_empty(),
+            "exact reuse only: no near variants against crypt entries"
+        );
+    }
 }

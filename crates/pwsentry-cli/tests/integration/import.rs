@@ -210,7 +210,7 @@ fn a_bad_line_is_named_and_nothing_is_imported() {
         (
             "rounds above the bound",
             format!("bob@example.com:{{SHA512-CRYPT}}$6$rounds=999999999$abcdefgh${sha_digest}"),
-            "SHA-crypt rounds 999999999 is above pwsentry's bound of 500000",
+            "SHA-crypt rounds 999999999 is above pwsentry's bound of 200000",
         ),
         (
             "rounds beyond u32",
