@@ -56,6 +56,9 @@ pub struct ImportArgs {
     /// The account bare hashes belong to (passwd-file lines name their own)
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
+    /// Skip (and list on stderr) lines whose hash cannot be used: other schemes, costs above the bounds, malformed hashes
+    #[arg(long)]
+    pub skip_unusable: bool,
     /// When the imported passwords were set, RFC 3339 [default: --now]
     #[arg(long, value_name = "RFC3339", value_parser = super::parse_now)]
     pub set_at: Option<DateTime<Utc>>,
@@ -253,8 +256,12 @@ pub fn import(g: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<u8> {
         bail!("--set-at is later than the current time (--now); nothing was imported");
     }
     let stdin = std::io::stdin();
-    let accounts =
-        read_import(&mut stdin.lock(), args.account.as_deref()).context("nothing was imported")?;
+    let (accounts, skipped) = read_import(
+        &mut stdin.lock(),
+        args.account.as_deref(),
+        args.skip_unusable,
+    )
+    .context("nothing was imported")?;
     let store = open_store(g)?;
     let total: usize = accounts.iter().map(|(_, h)| h.len()).sum();
     // One transaction for the whole input: all or nothing.
@@ -267,11 +274,14 @@ pub fn import(g: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<u8> {
     if let [(account, hashes)] = &accounts[..] {
         let entries = store.history(account)?.map_or(0, |h| h.entries().len());
         if g.json {
-            writeln!(
-                out,
-                "{}",
-                json!({"account": account, "imported": hashes.len(), "history_entries": entries})
-            )?;
+            let mut v =
+                json!({"account": account, "imported": hashes.len(), "history_entries": entries});
+            if args.skip_unusable
+                && let Some(o) = v.as_object_mut()
+            {
+                o.insert("skipped".into(), json!(skipped));
+            }
+            writeln!(out, "{v}")?;
         } else {
             let noun = if hashes.len() == 1 { "hash" } else { "hashes" };
             writeln!(
@@ -282,16 +292,25 @@ pub fn import(g: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<u8> {
             )?;
         }
     } else if g.json {
-        writeln!(
-            out,
-            "{}",
-            json!({"accounts": accounts.len(), "imported": total})
-        )?;
+        let mut v = json!({"accounts": accounts.len(), "imported": total});
+        if args.skip_unusable
+            && let Some(o) = v.as_object_mut()
+        {
+            o.insert("skipped".into(), json!(skipped));
+        }
+        writeln!(out, "{v}")?;
     } else {
         writeln!(
             out,
             "imported {total} hashes into the histories of {} accounts",
             accounts.len()
+        )?;
+    }
+    if skipped > 0 && !g.json {
+        let noun = if skipped == 1 { "line" } else { "lines" };
+        writeln!(
+            out,
+            "skipped {skipped} {noun} with unusable hashes (listed on stderr)"
         )?;
     }
     Ok(EXIT_OK)
@@ -306,10 +325,16 @@ type ImportBatch = Vec<(String, Vec<MailHash>)>;
 /// hashes (for `account`, from `--account`), oldest first; blank lines and
 /// `#` comments are skipped. The first bad line fails the whole import,
 /// named by number and never quoted.
+///
+/// With `skip_unusable`, a line whose hash is refused (another scheme, a
+/// cost above the bounds, a malformed hash) is reported on stderr by
+/// number and skipped instead; the count of such lines is returned.
 fn read_import(
     reader: &mut impl std::io::BufRead,
     account: Option<&str>,
-) -> anyhow::Result<ImportBatch> {
+    skip_unusable: bool,
+) -> anyhow::Result<(ImportBatch, usize)> {
+    let mut skipped = 0usize;
     let mut batch: ImportBatch = Vec::new();
     // Each account's place in `batch` and the line that first named it.
     let mut index: HashMap<String, (usize, usize)> = HashMap::new();
@@ -356,9 +381,16 @@ fn read_import(
             };
             (account, trimmed)
         };
-        let hash = MailHash::parse(field).with_context(|| format!("line {number}"))?;
-        hash.check_import_cost()
-            .with_context(|| format!("line {number}"))?;
+        let parsed = MailHash::parse(field).and_then(|h| h.check_import_cost().map(|()| h));
+        let hash = match parsed {
+            Ok(h) => h,
+            Err(e) if skip_unusable => {
+                skipped += 1;
+                eprintln!("pwsentry: line {number}: skipped: {e}");
+                continue;
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("line {number}"))),
+        };
         count += 1;
         if count > MAX_IMPORT_HASHES {
             bail!(
@@ -378,7 +410,7 @@ fn read_import(
             "no hashes on stdin (passwd-file lines user:{{SCHEME}}hash:..., or with --account one hash per line)"
         );
     }
-    Ok(batch)
+    Ok((batch, skipped))
 }
 
 // ---- status ------------------------------------------------------------------

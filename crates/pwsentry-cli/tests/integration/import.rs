@@ -389,3 +389,42 @@ fn mailhash_verify_accepts_what_doveadm_makes() {
     let stored = doveadm("SHA512-CRYPT", None, accented);
     assert!(pwsentry::mailhash::verify(&stored, &pwsentry::Password::from(accented)).unwrap());
 }
+
+/// A real passwd-file may hold schemes pwsentry cannot use: with
+/// `--skip-unusable` those lines are listed by number and left out, the
+/// rest imported; structural errors still stop everything.
+#[test]
+fn skip_unusable_leaves_out_other_schemes_and_names_them() {
+    let env = Env::new();
+    let good = doveadm("SHA512-CRYPT", None, ALICE);
+    let file = format!(
+        "alice@example.com:{good}\n\
+         bob@example.com:{{PLAIN}}hunter2hunter2:::\n\
+         carol@example.com:$6$rounds=999999999$abcdefgh${}\n",
+        digest(&good)
+    );
+    let out = env.import(&file);
+    assert!(out.code == 2 && out.stderr.contains("line 2"), "{out:?}");
+    let out = env.run(&["--json", "import", "--skip-unusable"], &file);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.json(),
+        serde_json::json!({"account": "alice@example.com", "imported": 1, "history_entries": 1, "skipped": 2})
+    );
+    assert!(
+        out.stderr
+            .contains("line 2: skipped: invalid hash: unsupported scheme")
+            && out
+                .stderr
+                .contains("line 3: skipped: invalid hash: SHA-crypt rounds 999999999"),
+        "{}",
+        out.stderr
+    );
+    assert_quiet(&out, &["hunter2", digest(&good)]);
+    assert_eq!(env.check("alice@example.com", ALICE).rules(), ["reuse"]);
+    let out = env.run(&["import", "--skip-unusable"], "not a line\n");
+    assert!(
+        out.code == 2 && out.stderr.contains("line 1: a bare hash needs --account"),
+        "{out:?}"
+    );
+}
