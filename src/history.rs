@@ -800,17 +800,20 @@ pub fn violations(
         }
     }
     let mut remembered: Vec<(Argon2Hash, bool, bool)> = Vec::new(); // (hash, peppered, by count)
+    let mut crypt_entries: Vec<(&str, bool)> = Vec::new(); // (hash, by count)
     for (i, e) in history.entries().iter().enumerate() {
         let by_count = i < hp.remember as usize;
         let recent = hp.remember_days > 0 && now < add_days(e.set_at(), hp.remember_days)?;
-        if by_count || recent {
+        if (by_count || recent) && crate::crypt::is_crypt(e.hash()) {
+            crypt_entries.push((e.hash(), by_count));
+        } else if by_count || recent {
             let hash = Argon2Hash::parse(e.hash()).map_err(|_| {
                 Error::Store(format!("history entry {} holds a malformed hash", e.id()))
             })?;
             remembered.push((hash, e.peppered(), by_count));
         }
     }
-    if remembered.is_empty() {
+    if remembered.is_empty() && crypt_entries.is_empty() {
         return Ok(found);
     }
     let mut candidates = vec![nfc(password)];
@@ -820,11 +823,13 @@ pub fn violations(
     }
     let entries: Vec<(&Argon2Hash, bool)> = remembered.iter().map(|(h, p, _)| (h, *p)).collect();
     let matches = match_entries(policy, &entries, &candidates)?;
+    let crypt_hits = crypt_exact_reuse(&crypt_entries, password);
     let exact = |by_count: bool| {
-        remembered
-            .iter()
-            .zip(&matches)
-            .any(|((_, _, c), m)| *c == by_count && *m == Some(Match::Exact))
+        crypt_hits.contains(&by_count)
+            || remembered
+                .iter()
+                .zip(&matches)
+                .any(|((_, _, c), m)| *c == by_count && *m == Some(Match::Exact))
     };
     if exact(true) {
         let message = if hp.remember <= 1 {
@@ -851,6 +856,43 @@ pub fn violations(
         ));
     }
     Ok(found)
+}
+
+/// Exact reuse against remembered crypt(3) entries (SHA-crypt, bcrypt:
+/// imported from a mail server), newest first: one verification each, of
+/// the NFC form and, if it differs, of the typed form, within
+/// [`crate::crypt`]'s per-hash bounds and [`crate::crypt::CHECK_BUDGET_NS`]
+/// per check. Entries above the bounds or the budget, or malformed, are
+/// skipped, never evaluated (`status` counts them). No near reuse: every
+/// variant would cost a full crypt run. Returns the `by count` flag of
+/// every entry that matched.
+fn crypt_exact_reuse(entries: &[(&str, bool)], password: &str) -> Vec<bool> {
+    let normalised = nfc(password);
+    let mut forms = vec![normalised.expose().as_bytes()];
+    if normalised.expose() != password {
+        forms.push(password.as_bytes());
+    }
+    let mut budget = crate::crypt::CHECK_BUDGET_NS;
+    let mut hits = Vec::new();
+    for (text, by_count) in entries {
+        let Ok(hash) = crate::crypt::CryptHash::parse(text) else {
+            continue;
+        };
+        for form in &forms {
+            let Some(cost) = hash.estimated_cost_ns(form.len()) else {
+                continue;
+            };
+            if cost > budget {
+                continue;
+            }
+            budget -= cost;
+            if hash.verify(form).unwrap_or(false) {
+                hits.push(*by_count);
+                break;
+            }
+        }
+    }
+    hits
 }
 
 fn plural(n: u32, unit: &str) -> String {
@@ -1037,46 +1079,85 @@ impl Checker {
     /// Adds hashes made elsewhere (oldest first; the last becomes the
     /// current password unless the account has a newer one) to `account`'s
     /// history, all set at `set_at`, then prunes as of `now`; all or
-    /// nothing. They are verified without the pepper. `account` is made
-    /// canonical first, as for [`Checker::evaluate_change`].
+    /// nothing. They are verified without the pepper; crypt(3) hashes
+    /// for exact reuse only. `account` is made canonical first, as for
+    /// [`Checker::evaluate_change`].
     ///
     /// # Errors
     /// [`Error::Account`] if `account` is not a valid id; [`Error::Time`]
-    /// if `set_at` is after `now`; store errors.
+    /// if `set_at` is after `now`; [`Error::Hash`] if a hash is above the
+    /// import bounds; store errors.
     pub fn import_hashes(
         &self,
         store: &dyn Store,
         account: &str,
-        hashes: &[Argon2Hash],
+        hashes: &[crate::mailhash::MailHash],
+        set_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.import_batch(store, &[(account, hashes)], set_at, now)
+    }
+
+    /// [`Checker::import_hashes`] for several accounts (a whole
+    /// passwd-file) through [`Store::append_batch`]: all or nothing in a
+    /// store that overrides it, such as [`SqliteStore`](crate::store::SqliteStore).
+    ///
+    /// # Errors
+    /// As [`Checker::import_hashes`]; a hash error names the account's
+    /// position in `batch` and the hash's in its list.
+    pub fn import_batch(
+        &self,
+        store: &dyn Store,
+        batch: &[(&str, &[crate::mailhash::MailHash])],
         set_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let (set_at, now) = (whole_seconds(set_at)?, whole_seconds(now)?);
-        let account = AccountId::parse(account, self.policy().accounts())?.into_string();
-        let account = account.as_str();
+        let canonical: Vec<String> = batch
+            .iter()
+            .map(|(account, _)| {
+                AccountId::parse(account, self.policy().accounts()).map(AccountId::into_string)
+            })
+            .collect::<std::result::Result<_, _>>()?;
         if set_at > now {
             return Err(Error::Time(
                 "the passwords cannot have been set after now".into(),
             ));
         }
-        for (i, h) in hashes.iter().enumerate() {
-            h.check_import_cost()
-                .map_err(|e| Error::Hash(format!("hash {}: {e}", i + 1)))?;
+        let retention = retention(self.policy(), now)?;
+        let mut owned: Vec<(Vec<u8>, Vec<NewEntry>)> = Vec::with_capacity(batch.len());
+        for (a, (_, hashes)) in batch.iter().enumerate() {
+            for (i, h) in hashes.iter().enumerate() {
+                h.check_import_cost().map_err(|e| {
+                    Error::Hash(if batch.len() == 1 {
+                        format!("hash {}: {e}", i + 1)
+                    } else {
+                        format!("account {}, hash {}: {e}", a + 1, i + 1)
+                    })
+                })?;
+            }
+            let entries = hashes
+                .iter()
+                .map(|h| NewEntry::new(set_at, h.to_string(), false))
+                .collect();
+            owned.push((new_salt(), entries));
         }
-        let entries: Vec<NewEntry> = hashes
+        let appends: Vec<(&str, Append<'_>)> = canonical
             .iter()
-            .map(|h| NewEntry::new(set_at, h.to_string(), false))
+            .zip(&owned)
+            .map(|(account, (salt, entries))| {
+                (
+                    account.as_str(),
+                    Append {
+                        salt,
+                        entries,
+                        expect: Expect::Anything,
+                        retention,
+                    },
+                )
+            })
             .collect();
-        let salt = new_salt();
-        store.append(
-            account,
-            &Append {
-                salt: &salt,
-                entries: &entries,
-                expect: Expect::Anything,
-                retention: retention(self.policy(), now)?,
-            },
-        )
+        store.append_batch(&appends)
     }
 }
 
@@ -1447,7 +1528,7 @@ mod tests {
         let store = MemoryStore::new();
         let imported = hash_password(&policy(""), &[5; 16], "Velvet#Orbit#Canyon1").unwrap();
         checker
-            .import_hashes(&store, "acct", &[imported], at(0), at(1))
+            .import_hashes(&store, "acct", &[imported.into()], at(0), at(1))
             .unwrap();
         assert_eq!(
             rules(&checker, &store, "Velvet#Orbit#Canyon1", 1),
@@ -1458,6 +1539,50 @@ mod tests {
                 .import_hashes(&store, "acct", &[], at(5), at(1))
                 .is_err(),
             "set after now"
+        );
+    }
+    #[test]
+    fn crypt_entries_are_exact_reuse_within_the_budget() {
+        use crate::mailhash::MailHash;
+        // `doveadm pw -s BLF-CRYPT -r 12` and `-s SHA512-CRYPT`.
+        let p1 = "{BLF-CRYPT}$2y$12$c.8u95G7UQROcY8B8lFE8Okulq7umW/Ur2P4ro1frvGpMK3XE9VVa";
+        let p2 = "{BLF-CRYPT}$2y$12$aWraDvkk3zf4q5DiEhqs0eWrNR1nIkrXuqzQGLyLUh//XEm4fZcfS";
+        let p3 = "{SHA512-CRYPT}$6$d6PUDXwprPAvfRUr$OQm5gr6mZ6yL7VVawUQ1B4jw0pWwGmkTtUpxM//ROBwkxYTamlG5.uzkBLq/ktxQgLyg.WvaYtKl2.LQXAeFI/";
+        let checker = Checker::new(policy("[history]\nremember = 5\n"));
+        let store = MemoryStore::new();
+        let hashes: Vec<MailHash> = [p3, p1]
+            .iter()
+            .map(|h| MailHash::parse(h).unwrap())
+            .collect();
+        checker
+            .import_hashes(&store, "acct", &hashes, at(0), at(0))
+            .unwrap();
+        checker
+            .import_hashes(
+                &store,
+                "acct",
+                &[MailHash::parse(p2).unwrap()],
+                at(1),
+                at(1),
+            )
+            .unwrap();
+        assert_eq!(
+            rules(&checker, &store, "Marble&Quartz&Heron2", 2),
+            [Rule::Reuse],
+            "the current password (bcrypt 12)"
+        );
+        assert_eq!(
+            rules(&checker, &store, "Tundra!Lantern!Opal3", 2),
+            [Rule::Reuse],
+            "a cheap SHA-512-crypt entry still fits the budget"
+        );
+        assert!(
+            rules(&checker, &store, "Velvet#Orbit#Canyon1", 2).is_empty(),
+            "a second bcrypt-12 entry is over the per-check budget: skipped"
+        );
+        assert!(
+            rules(&checker, &store, "Tundra!Lantern!Opal4", 2).is_empty(),
+            "exact reuse only: no near variants against crypt entries"
         );
     }
 }

@@ -33,6 +33,7 @@
 pub mod account;
 mod blocklist;
 mod checker;
+pub mod crypt;
 mod error;
 pub mod generate;
 pub mod history;

@@ -261,7 +261,8 @@ pub fn hash_import(data: &[u8]) {
     let store = MemoryStore::new();
     let account = "fuzz@example.com";
     let now = fuzz_now();
-    if let Err(e) = checker.import_hashes(&store, account, &hashes, now, now) {
+    let mail: Vec<pwsentry::mailhash::MailHash> = hashes.iter().cloned().map(Into::into).collect();
+    if let Err(e) = checker.import_hashes(&store, account, &mail, now, now) {
         panic!("importing parsed hashes failed: {e}");
     }
     let history = match store.history(account) {

@@ -91,6 +91,24 @@ pub trait Store: Send + Sync {
     /// [`Error::Store`](crate::Error::Store) if it cannot be written.
     fn append(&self, account: &str, append: &Append<'_>) -> Result<()>;
 
+    /// Several appends, to any accounts, as [`Store::append`] each, but
+    /// all or nothing: if one fails, none is applied. Used by imports of
+    /// whole passwd-files.
+    ///
+    /// The provided implementation is **not** atomic (it appends one
+    /// account after the other and stops at the first error); a store
+    /// that can do better overrides it ([`SqliteStore`] does, in one
+    /// transaction).
+    ///
+    /// # Errors
+    /// As [`Store::append`], for the first append that fails.
+    fn append_batch(&self, batch: &[(&str, Append<'_>)]) -> Result<()> {
+        for (account, append) in batch {
+            self.append(account, append)?;
+        }
+        Ok(())
+    }
+
     /// Deletes the account and its history. `Ok(false)` if it had none.
     ///
     /// # Errors

@@ -537,6 +537,69 @@ fn time(path: &Path, secs: i64) -> Result<DateTime<Utc>> {
         .ok_or_else(|| Error::Store(format!("{}: holds a time out of range", path.display())))
 }
 
+/// One account's append inside the caller's transaction.
+fn append_in(
+    tx: &rusqlite::Transaction<'_>,
+    err: &impl Fn(rusqlite::Error) -> Error,
+    account: &str,
+    append: &Append<'_>,
+) -> Result<()> {
+    if let Expect::Unchanged(expected) = append.expect {
+        let head: Option<EntryId> = tx
+            .query_row(
+                "SELECT max(id) FROM entries WHERE account = ?1",
+                [account],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        if head != expected {
+            return Err(Error::Busy);
+        }
+    }
+    let Some(newest) = append.entries.iter().map(|e| e.set_at).max() else {
+        return Ok(());
+    };
+    tx.execute(
+            "INSERT INTO accounts (account, salt, changed_at) VALUES (?1, ?2, ?3) ON CONFLICT (account) DO NOTHING",
+            params![account, append.salt, seconds(newest)],
+        )
+        .map_err(err)?;
+    {
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO entries (account, set_at, hash, peppered) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(err)?;
+        for e in append.entries {
+            insert
+                .execute(params![
+                    account,
+                    seconds(e.set_at),
+                    e.hash.as_str(),
+                    e.peppered
+                ])
+                .map_err(err)?;
+        }
+    }
+    let r = append.retention;
+    tx.execute(
+        "DELETE FROM entries WHERE account = ?1 AND set_at <= ?3 AND id NOT IN (
+                 SELECT id FROM entries WHERE account = ?1 ORDER BY set_at DESC, id DESC LIMIT ?2)",
+        params![
+            account,
+            r.keep_latest(),
+            r.keep_set_after().map_or(i64::MAX, seconds)
+        ],
+    )
+    .map_err(err)?;
+    tx.execute(
+            "UPDATE accounts SET changed_at = (SELECT max(set_at) FROM entries WHERE account = ?1) WHERE account = ?1",
+            [account],
+        )
+        .map_err(err)?;
+    Ok(())
+}
+
 impl Store for SqliteStore {
     fn history(&self, account: &str) -> Result<Option<AccountHistory>> {
         let mut conn = self.lock()?;
@@ -571,65 +634,20 @@ impl Store for SqliteStore {
     }
 
     fn append(&self, account: &str, append: &Append<'_>) -> Result<()> {
+        self.append_batch(&[(account, *append)])
+    }
+
+    /// All the appends in one `BEGIN IMMEDIATE` transaction (one fsync).
+    fn append_batch(&self, batch: &[(&str, Append<'_>)]) -> Result<()> {
         self.writable()?;
         let mut conn = self.lock()?;
         let err = self.err();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
-        if let Expect::Unchanged(expected) = append.expect {
-            let head: Option<EntryId> = tx
-                .query_row(
-                    "SELECT max(id) FROM entries WHERE account = ?1",
-                    [account],
-                    |r| r.get(0),
-                )
-                .map_err(&err)?;
-            if head != expected {
-                return Err(Error::Busy);
-            }
+        for (account, append) in batch {
+            append_in(&tx, &err, account, append)?;
         }
-        let Some(newest) = append.entries.iter().map(|e| e.set_at).max() else {
-            return Ok(());
-        };
-        tx.execute(
-            "INSERT INTO accounts (account, salt, changed_at) VALUES (?1, ?2, ?3) ON CONFLICT (account) DO NOTHING",
-            params![account, append.salt, seconds(newest)],
-        )
-        .map_err(&err)?;
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO entries (account, set_at, hash, peppered) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(&err)?;
-            for e in append.entries {
-                insert
-                    .execute(params![
-                        account,
-                        seconds(e.set_at),
-                        e.hash.as_str(),
-                        e.peppered
-                    ])
-                    .map_err(&err)?;
-            }
-        }
-        let r = append.retention;
-        tx.execute(
-            "DELETE FROM entries WHERE account = ?1 AND set_at <= ?3 AND id NOT IN (
-                 SELECT id FROM entries WHERE account = ?1 ORDER BY set_at DESC, id DESC LIMIT ?2)",
-            params![
-                account,
-                r.keep_latest(),
-                r.keep_set_after().map_or(i64::MAX, seconds)
-            ],
-        )
-        .map_err(&err)?;
-        tx.execute(
-            "UPDATE accounts SET changed_at = (SELECT max(set_at) FROM entries WHERE account = ?1) WHERE account = ?1",
-            [account],
-        )
-        .map_err(&err)?;
         tx.commit().map_err(&err)
     }
 
@@ -955,5 +973,35 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_batch_is_all_or_nothing() {
+        use crate::store::{NewEntry, Retention};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("h.db")).unwrap();
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let entries = [NewEntry::new(at, "$6$salt$hash", false)];
+        let append = |expect| Append {
+            salt: &[1; 16],
+            entries: &entries,
+            expect,
+            retention: Retention::new(5, None),
+        };
+        // The second append's expectation fails: the first is not applied.
+        let r = store.append_batch(&[
+            ("a", append(Expect::Anything)),
+            ("b", append(Expect::Unchanged(Some(42)))),
+        ]);
+        assert!(matches!(r, Err(Error::Busy)), "{r:?}");
+        assert!(store.history("a").unwrap().is_none());
+        store
+            .append_batch(&[
+                ("a", append(Expect::Anything)),
+                ("b", append(Expect::Anything)),
+            ])
+            .unwrap();
+        assert_eq!(store.history("a").unwrap().unwrap().entries().len(), 1);
+        assert_eq!(store.history("b").unwrap().unwrap().entries().len(), 1);
     }
 }

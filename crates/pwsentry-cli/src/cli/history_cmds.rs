@@ -15,13 +15,16 @@ use super::{EXIT_OK, EXIT_REJECTED, GlobalArgs, render};
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Args;
-use pwsentry::history::{self, Argon2Hash, CommitOutcome};
+use pwsentry::crypt::{self, CryptHash};
+use pwsentry::history::{self, CommitOutcome};
+use pwsentry::mailhash::{MailHash, PasswdLine};
 use pwsentry::rotation::{self, RotationState, RotationStatus};
 use pwsentry::store::{AccountHistory, OpenOptions, SqliteStore, Store};
 use pwsentry::{AccountId, Checker, Context, Error, Password, Policy, Verdict, Violation};
 use serde::Serialize;
 use serde_json::json;
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::Write;
 use std::ops::ControlFlow;
 
@@ -52,9 +55,12 @@ pub struct RecordArgs {
 /// Arguments of `import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The account the hashes belong to
+    /// The account bare hashes belong to (passwd-file lines name their own)
     #[arg(long, value_name = "ID")]
-    pub account: String,
+    pub account: Option<String>,
+    /// Skip (and list on stderr) lines whose hash cannot be used: other schemes, costs above the bounds, malformed hashes
+    #[arg(long)]
+    pub skip_unusable: bool,
     /// When the imported passwords were set, RFC 3339 [default: --now]
     #[arg(long, value_name = "RFC3339", value_parser = super::parse_now)]
     pub set_at: Option<DateTime<Utc>>,
@@ -249,65 +255,182 @@ fn print_record(
 
 // ---- import ------------------------------------------------------------------
 
+/// Most hashes one import reads: a passwd-file of a large mail provider.
+/// The whole input is held (parsed) until its one transaction; see
+/// docs/import.md for the memory this takes.
+const MAX_IMPORT_HASHES: usize = 200_000;
+
 pub fn import(g: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<u8> {
     let checker = Checker::new(g.load_policy()?);
-    let account = check_account(checker.policy(), &args.account)?;
-    let account = account.as_str();
+    let account = args
+        .account
+        .as_deref()
+        .map(|a| check_account(checker.policy(), a))
+        .transpose()?;
     let now = g.write_time()?;
     let set_at = args.set_at.unwrap_or(now);
     if set_at > now {
         bail!("--set-at is later than the current time (--now); nothing was imported");
     }
-    let hashes = read_hashes().context("nothing was imported")?;
+    let stdin = std::io::stdin();
+    let (accounts, skipped) = read_import(
+        checker.policy(),
+        &mut stdin.lock(),
+        account.as_ref().map(AccountId::as_str),
+        args.skip_unusable,
+    )
+    .context("nothing was imported")?;
     let store = open_store(g, checker.policy())?;
-    checker.import_hashes(&store, account, &hashes, set_at, now)?;
-    let entries = store.history(account)?.map_or(0, |h| h.entries().len());
+    let total: usize = accounts.iter().map(|(_, h)| h.len()).sum();
+    // One transaction for the whole input: all or nothing.
+    let batch: Vec<(&str, &[MailHash])> = accounts
+        .iter()
+        .map(|(a, h)| (a.as_str(), h.as_slice()))
+        .collect();
+    checker.import_batch(&store, &batch, set_at, now)?;
     let mut out = std::io::stdout().lock();
-    if g.json {
-        writeln!(
-            out,
-            "{}",
-            json!({"account": account, "imported": hashes.len(), "history_entries": entries})
-        )?;
+    if let [(account, hashes)] = &accounts[..] {
+        let entries = store.history(account)?.map_or(0, |h| h.entries().len());
+        if g.json {
+            let mut v =
+                json!({"account": account, "imported": hashes.len(), "history_entries": entries});
+            if args.skip_unusable
+                && let Some(o) = v.as_object_mut()
+            {
+                o.insert("skipped".into(), json!(skipped));
+            }
+            writeln!(out, "{v}")?;
+        } else {
+            let noun = if hashes.len() == 1 { "hash" } else { "hashes" };
+            writeln!(
+                out,
+                "imported {} {noun} into the history of {} ({entries} remembered after pruning)",
+                hashes.len(),
+                printable(account)
+            )?;
+        }
+    } else if g.json {
+        let mut v = json!({"accounts": accounts.len(), "imported": total});
+        if args.skip_unusable
+            && let Some(o) = v.as_object_mut()
+        {
+            o.insert("skipped".into(), json!(skipped));
+        }
+        writeln!(out, "{v}")?;
     } else {
-        let noun = if hashes.len() == 1 { "hash" } else { "hashes" };
         writeln!(
             out,
-            "imported {} {noun} into the history of {} ({entries} remembered after pruning)",
-            hashes.len(),
-            printable(account)
+            "imported {total} hashes into the histories of {} accounts",
+            accounts.len()
+        )?;
+    }
+    if skipped > 0 && !g.json {
+        let noun = if skipped == 1 { "line" } else { "lines" };
+        writeln!(
+            out,
+            "skipped {skipped} {noun} with unusable hashes (listed on stderr)"
         )?;
     }
     Ok(EXIT_OK)
 }
 
-/// Every hash on stdin, oldest first; blank lines and `#` comments are
-/// skipped. The first bad line fails the whole import, named by number
-/// and never quoted.
-fn read_hashes() -> anyhow::Result<Vec<Argon2Hash>> {
-    let stdin = std::io::stdin();
-    let mut reader = stdin.lock();
-    let mut hashes = Vec::new();
+/// Hashes per account, accounts in order of first appearance, each
+/// account's hashes oldest first.
+type ImportBatch = Vec<(String, Vec<MailHash>)>;
+
+/// Reads an import: whole Dovecot passwd-file lines
+/// (`user:{SCHEME}hash:...`, the account taken from the line) and bare
+/// hashes (for `account`, from `--account`), oldest first; blank lines and
+/// `#` comments are skipped. The first bad line fails the whole import,
+/// named by number and never quoted.
+///
+/// With `skip_unusable`, a line whose hash is refused (another scheme, a
+/// cost above the bounds, a malformed hash) is reported on stderr by
+/// number and skipped instead; the count of such lines is returned.
+fn read_import(
+    policy: &Policy,
+    reader: &mut impl std::io::BufRead,
+    account: Option<&str>,
+    skip_unusable: bool,
+) -> anyhow::Result<(ImportBatch, usize)> {
+    let mut skipped = 0usize;
+    let mut batch: ImportBatch = Vec::new();
+    // Each account's place in `batch` and the line that first named it.
+    let mut index: HashMap<String, (usize, usize)> = HashMap::new();
+    let mut count = 0usize;
     let mut number = 0usize;
-    while let Some(line) = input::read_line(&mut reader).context("cannot read stdin")? {
+    while let Some(line) = input::read_line(reader).context("cannot read stdin")? {
         number += 1;
         let text = match &line {
-            Line::Text(t) => t.expose().trim(),
-            Line::TooLong => bail!("line {number}: too long to be a hash"),
+            Line::Text(t) => t.expose(),
+            Line::TooLong => bail!("line {number}: too long to be a hash or a passwd-file line"),
             Line::InvalidUtf8 { .. } => bail!("line {number}: not UTF-8 text"),
         };
-        if text.is_empty() || text.starts_with('#') {
-            continue;
+        if text.contains('\0') {
+            bail!("line {number}: contains a NUL byte");
         }
-        let hash = Argon2Hash::parse(text).with_context(|| format!("line {number}"))?;
-        hash.check_import_cost()
-            .with_context(|| format!("line {number}"))?;
-        hashes.push(hash);
+        let (owner, field) = if text.contains(':') {
+            let Some(entry) = PasswdLine::parse(text).with_context(|| format!("line {number}"))?
+            else {
+                continue;
+            };
+            let user = check_account(policy, entry.user())
+                .with_context(|| format!("line {number}: the user field"))?
+                .into_string();
+            if account.is_some_and(|a| a != user) {
+                bail!("line {number}: the line is for another account than --account");
+            }
+            if account.is_none()
+                && let Some(&(_, first)) = index.get(&user)
+            {
+                bail!(
+                    "line {number}: {} already has a line (line {first}); a passwd-file names each account once (ids compared in canonical form)",
+                    printable(&user)
+                );
+            }
+            (user, entry.password())
+        } else {
+            let trimmed = text.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let Some(account) = account else {
+                bail!(
+                    "line {number}: a bare hash needs --account (or give whole passwd-file lines, user:{{SCHEME}}hash:...)"
+                );
+            };
+            (account.to_owned(), trimmed)
+        };
+        let parsed = MailHash::parse(field).and_then(|h| h.check_import_cost().map(|()| h));
+        let hash = match parsed {
+            Ok(h) => h,
+            Err(e) if skip_unusable => {
+                skipped += 1;
+                eprintln!("pwsentry: line {number}: skipped: {e}");
+                continue;
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("line {number}"))),
+        };
+        count += 1;
+        if count > MAX_IMPORT_HASHES {
+            bail!(
+                "line {number}: more than {MAX_IMPORT_HASHES} hashes in one import; split the input"
+            );
+        }
+        match index.get(&owner) {
+            Some(&(i, _)) => batch[i].1.push(hash),
+            None => {
+                index.insert(owner.clone(), (batch.len(), number));
+                batch.push((owner, vec![hash]));
+            }
+        }
     }
-    if hashes.is_empty() {
-        bail!("no hashes on stdin (one PHC string or {{ARGON2ID}} line per line)");
+    if batch.is_empty() {
+        bail!(
+            "no hashes on stdin (passwd-file lines user:{{SCHEME}}hash:..., or with --account one hash per line)"
+        );
     }
-    Ok(hashes)
+    Ok((batch, skipped))
 }
 
 // ---- status ------------------------------------------------------------------
@@ -324,28 +447,52 @@ pub fn status(g: &GlobalArgs, args: &AccountArgs) -> anyhow::Result<u8> {
         now,
     );
     let entries = history.as_ref().map_or(0, |h| h.entries().len());
+    let unchecked = history.as_ref().map_or(0, unchecked_crypt_entries);
     let mut out = std::io::stdout().lock();
     if g.json {
-        writeln!(
-            out,
-            "{}",
-            json!({
-                "account": account,
-                "status": status.state.code(),
-                "changed_at": status.changed_at.map(rfc3339),
-                "age_days": status.age_days,
-                "expires_at": status.expires_at.map(rfc3339),
-                "history_entries": entries,
-            })
-        )?;
+        let mut v = json!({
+            "account": account,
+            "status": status.state.code(),
+            "changed_at": status.changed_at.map(rfc3339),
+            "age_days": status.age_days,
+            "expires_at": status.expires_at.map(rfc3339),
+            "history_entries": entries,
+        });
+        if unchecked > 0
+            && let Some(o) = v.as_object_mut()
+        {
+            o.insert("unchecked_entries".into(), json!(unchecked));
+        }
+        writeln!(out, "{v}")?;
     } else {
         write!(out, "{}", status_text(account, &status, entries))?;
+        if unchecked > 0 {
+            let noun = if unchecked == 1 {
+                "entry is"
+            } else {
+                "entries are"
+            };
+            writeln!(
+                out,
+                "  {unchecked} history {noun} malformed or above the crypt cost bounds, and never checked"
+            )?;
+        }
     }
     Ok(if status.state == RotationState::Stale {
         EXIT_REJECTED
     } else {
         EXIT_OK
     })
+}
+
+/// crypt(3) entries the history rules skip: malformed, or above the cost
+/// bounds (edited into the database, or imported by an older version).
+fn unchecked_crypt_entries(history: &AccountHistory) -> usize {
+    history
+        .entries()
+        .iter()
+        .filter(|e| crypt::is_crypt(e.hash()) && CryptHash::parse(e.hash()).is_err())
+        .count()
 }
 
 fn status_text(account: &str, s: &RotationStatus, entries: usize) -> String {

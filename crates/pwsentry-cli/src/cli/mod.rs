@@ -68,7 +68,7 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Check a password from stdin and, if accepted, record it in the history
     Record(history_cmds::RecordArgs),
-    /// Import existing hashes (PHC or Dovecot {ARGON2ID} lines) from stdin into an account's history
+    /// Import existing hashes from stdin: Dovecot passwd-file lines, or PHC/{SCHEME} hashes with --account
     Import(history_cmds::ImportArgs),
     /// Show the rotation status of one account
     Status(history_cmds::AccountArgs),

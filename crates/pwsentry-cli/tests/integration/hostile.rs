@@ -570,9 +570,14 @@ fn import_cases() -> Vec<Case> {
             "the digest is not valid base64",
         ),
         import_case(
-            "import: bcrypt",
+            "import: bcrypt cut short",
             "$2y$10$abcdefghijklmnopqrstuuJ0DmJ1aA2Gb3i4wz5b6c7d8e9f0g1\n",
-            "not an argon2 hash",
+            "line 1: invalid hash: a bcrypt hash is 60 characters",
+        ),
+        import_case(
+            "import: bcrypt cost 31",
+            "$2y$31$abcdefghijklmnopqrstuuJ0DmJ1aA2Gb3i4wz5b6c7d8e9f0g1ab\n",
+            "line 1: invalid hash: bcrypt cost 31 is above pwsentry's bound of 12",
         ),
         import_case(
             "import: good line, then a bad one",

@@ -9,6 +9,7 @@ mod generate;
 mod history;
 #[cfg(unix)] // file modes, other users, /proc
 mod hostile;
+mod import;
 mod policy;
 mod properties;
 #[cfg(unix)] // SIGKILL
