@@ -259,12 +259,12 @@ fn a_bad_line_is_named_and_nothing_is_imported() {
         (
             "control character in the user",
             format!("bob\u{1b}[31m@example.com:{good}"),
-            "control characters",
+            "control, format or invisible characters (found U+001B",
         ),
         (
             "user too long",
             format!("{long_user}:{good}"),
-            "longer than 512 bytes",
+            "at most 512 bytes long",
         ),
         (
             "NUL byte",

@@ -861,11 +861,13 @@ fn old_databases_are_migrated_to_canonical_ids_and_collisions_refused() {
     let before = bytes_of(&env.db);
     let out = env.record(T0, "frank@x.org", P1);
     assert_eq!(out.code, 2, "{out:?}");
+    // Under --json the error is an object on stderr; its message names them.
+    let error: serde_json::Value = serde_json::from_str(out.stderr.trim()).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    let message = error["error"]["message"].as_str().unwrap_or_default();
     assert!(
-        out.stderr
-            .contains("\"Dave@x.org\", \"dave@X.org\" would all become \"dave@x.org\"")
-            && out.stderr.contains("eve\\u{202e}@x.org")
-            && out.stderr.contains("nothing was changed"),
+        message.contains("\"Dave@x.org\", \"dave@X.org\" would all become \"dave@x.org\"")
+            && message.contains("eve\\u{202e}@x.org")
+            && message.contains("nothing was changed"),
         "{out:?}"
     );
     assert!(!out.stderr.contains('\u{202e}'), "{out:?}");
