@@ -4,12 +4,12 @@
 //! `src/frequency_lists.rs`) and is only read.
 //!
 //! Files written to `OUT_DIR` (integers little-endian):
-//! * `dictionary_words.txt`: every distinct word, concatenated;
-//! * `dictionary_offsets.bin`: `u32` × (words + 1), where word `i` starts
-//!   and ends;
-//! * `dictionary_ranks.bin`: `u16` × 6 per word, its rank in each list in
-//!   the order of `DICTIONARY_ORDER` (0: not in that list);
-//! * `dictionary_slots.bin`: `u32` × 2^`SLOT_BITS`, see `src/table_hash.rs`;
+//! * `dictionary_entries.bin`: one entry per distinct word: its length in
+//!   bytes (`u8`), a mask of the lists it is in (`u8`, bit `k` for list `k`
+//!   of `DICTIONARY_ORDER`), its rank in each of those lists (`u16` each),
+//!   then the word itself. A lookup reads one slot and one entry.
+//! * `dictionary_slots.bin`: `u32` × 2^`SLOT_BITS`, each empty (0) or the
+//!   offset of an entry plus one, with a tag (see `src/table_hash.rs`);
 //! * `dictionary.rs`: the word count and the longest word's length.
 
 use std::collections::HashMap;
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 #[path = "src/table_hash.rs"]
 mod table_hash;
 
-use table_hash::{first_slot, tag, word_hash, INDEX_BITS, SLOT_BITS};
+use table_hash::{first_slot, tag, word_hash, OFFSET_BITS, SLOT_BITS};
 
 /// The lists, in the order of `frequency_lists::DICTIONARY_ORDER`.
 const LISTS: [&str; 6] = [
@@ -69,29 +69,37 @@ fn main() {
 
     let slot_count = 1usize << SLOT_BITS;
     assert!(
-        words.len() < (1 << INDEX_BITS) && words.len() * 2 <= slot_count,
-        "{} words: raise SLOT_BITS and INDEX_BITS in src/table_hash.rs",
+        words.len() * 2 <= slot_count,
+        "{} words: raise SLOT_BITS in src/table_hash.rs",
         words.len()
     );
 
-    let mut text = String::new();
-    let mut offsets: Vec<u8> = Vec::with_capacity(4 * (words.len() + 1));
-    let mut rank_bytes: Vec<u8> = Vec::with_capacity(12 * words.len());
+    let mut entries: Vec<u8> = Vec::new();
     let mut slots = vec![0u32; slot_count];
-    for (i, word) in words.iter().enumerate() {
-        offsets.extend_from_slice(&offset(text.len()).to_le_bytes());
-        text.push_str(word);
-        for rank in ranks[i] {
-            rank_bytes.extend_from_slice(&rank.to_le_bytes());
+    for (word, ranks) in words.iter().zip(&ranks) {
+        let at = entries.len() + 1;
+        assert!(
+            at < 1 << OFFSET_BITS,
+            "the entries outgrow OFFSET_BITS in src/table_hash.rs"
+        );
+        entries.push(u8::try_from(word.len()).expect("a word of at most 255 bytes"));
+        let mask = ranks
+            .iter()
+            .enumerate()
+            .filter(|(_, &rank)| rank != 0)
+            .fold(0u8, |mask, (list, _)| mask | 1 << list);
+        entries.push(mask);
+        for &rank in ranks.iter().filter(|&&rank| rank != 0) {
+            entries.extend_from_slice(&rank.to_le_bytes());
         }
+        entries.extend_from_slice(word.as_bytes());
         let hash = word_hash(word.as_bytes());
         let mut slot = first_slot(hash);
         while slots[slot] != 0 {
             slot = (slot + 1) & (slot_count - 1);
         }
-        slots[slot] = (tag(hash) << INDEX_BITS) | offset(i + 1);
+        slots[slot] = (tag(hash) << OFFSET_BITS) | u32::try_from(at).expect("checked above");
     }
-    offsets.extend_from_slice(&offset(text.len()).to_le_bytes());
     let slot_bytes: Vec<u8> = slots.iter().flat_map(|s| s.to_le_bytes()).collect();
 
     let max_chars = words.iter().map(|w| w.chars().count()).max().unwrap_or(0);
@@ -118,15 +126,9 @@ fn main() {
     )
     .unwrap();
 
-    write(&out.join("dictionary_words.txt"), text.as_bytes());
-    write(&out.join("dictionary_offsets.bin"), &offsets);
-    write(&out.join("dictionary_ranks.bin"), &rank_bytes);
+    write(&out.join("dictionary_entries.bin"), &entries);
     write(&out.join("dictionary_slots.bin"), &slot_bytes);
     write(&out.join("dictionary.rs"), consts.as_bytes());
-}
-
-fn offset(n: usize) -> u32 {
-    u32::try_from(n).expect("the dictionary fits in u32 offsets")
 }
 
 /// Writes only when the content changed, so that cargo does not rebuild

@@ -3,17 +3,15 @@
 //! place, so a process does no work to get them (upstream built six
 //! `HashMap`s of 94,000 words on first use, about 30 million instructions).
 
-use crate::table_hash::{first_slot, tag, word_hash, INDEX_BITS, SLOT_BITS};
+use crate::table_hash::{first_slot, tag, word_hash, OFFSET_BITS, SLOT_BITS};
 
 include!(concat!(env!("OUT_DIR"), "/dictionary.rs"));
 
-/// Every distinct word, concatenated.
-static WORDS: &str = include_str!(concat!(env!("OUT_DIR"), "/dictionary_words.txt"));
-/// `u32` × (words + 1): where word `i` starts and ends in [`WORDS`].
-static OFFSETS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dictionary_offsets.bin"));
-/// `u16` × 6 per word: its rank in each list of [`DICTIONARY_ORDER`].
-static RANKS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dictionary_ranks.bin"));
-/// `u32` × 2^`SLOT_BITS`: the open-addressed (linear probing) table.
+/// One entry per word: its length, a mask of its lists, its ranks in them
+/// (`u16` each), the word (see `build.rs`).
+static ENTRIES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dictionary_entries.bin"));
+/// `u32` × 2^`SLOT_BITS`: the open-addressed (linear probing) table of
+/// entry offsets.
 static SLOTS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/dictionary_slots.bin"));
 
 #[derive(Copy, Clone, Debug, Eq, PartialEq, Hash, Default)]
@@ -56,32 +54,42 @@ pub(crate) fn ranks(word: &str) -> Option<[u32; 6]> {
     // The table is at most half full (`build.rs`): a probe meets an empty
     // slot within a few steps.
     loop {
-        let entry = read_u32(SLOTS, slot);
-        if entry == 0 {
+        let slot_value = read_u32(SLOTS, slot);
+        if slot_value == 0 {
             return None;
         }
-        if entry >> INDEX_BITS == wanted {
-            let i = (entry & ((1 << INDEX_BITS) - 1)) as usize - 1;
-            let (start, end) = (
-                read_u32(OFFSETS, i) as usize,
-                read_u32(OFFSETS, i + 1) as usize,
-            );
-            if WORDS.as_bytes().get(start..end) == Some(word.as_bytes()) {
-                return Some(word_ranks(i));
+        if slot_value >> OFFSET_BITS == wanted {
+            let at = (slot_value & ((1 << OFFSET_BITS) - 1)) as usize - 1;
+            if let Some(ranks) = entry_ranks(at, word.as_bytes()) {
+                return Some(ranks);
             }
         }
         slot = (slot + 1) & mask;
     }
 }
 
-fn word_ranks(i: usize) -> [u32; 6] {
+/// The ranks of the entry at `at` if its word is `word`.
+#[inline]
+fn entry_ranks(at: usize, word: &[u8]) -> Option<[u32; 6]> {
+    let (&len, rest) = ENTRIES.get(at..)?.split_first()?;
+    if usize::from(len) != word.len() {
+        return None;
+    }
+    let (&lists, rest) = rest.split_first()?;
+    let rank_bytes = 2 * lists.count_ones() as usize;
+    if rest.get(rank_bytes..rank_bytes + word.len())? != word {
+        return None;
+    }
     let mut ranks = [0; 6];
-    if let Some(bytes) = RANKS.get(12 * i..12 * i + 12) {
-        for (rank, pair) in ranks.iter_mut().zip(bytes.chunks_exact(2)) {
-            *rank = u32::from(u16::from_le_bytes([pair[0], pair[1]]));
+    let mut stored = rest[..rank_bytes].chunks_exact(2);
+    for (list, rank) in ranks.iter_mut().enumerate() {
+        if lists & (1 << list) != 0 {
+            if let Some(&[low, high]) = stored.next() {
+                *rank = u32::from(u16::from_le_bytes([low, high]));
+            }
         }
     }
-    ranks
+    Some(ranks)
 }
 
 #[inline]

@@ -37,10 +37,11 @@ pub(crate) fn word_hash(mut bytes: &[u8]) -> u64 {
 /// The table has `1 << SLOT_BITS` slots (a load of at most one half).
 pub(crate) const SLOT_BITS: u32 = 18;
 
-/// A slot holds a word's index plus one in its low `INDEX_BITS` bits (0: an
-/// empty slot) and a tag, more bits of the word's hash, above them, so that
-/// most probes for a substring that is not a word stop at the slot.
-pub(crate) const INDEX_BITS: u32 = 17;
+/// A slot holds the offset plus one of a word's entry in its low
+/// `OFFSET_BITS` bits (0: an empty slot) and a tag, more bits of the word's
+/// hash, above them, so that most probes for a substring that is not a word
+/// stop at the slot.
+pub(crate) const OFFSET_BITS: u32 = 21;
 
 /// The slot where the probe for a word of this hash starts.
 #[inline]
@@ -51,5 +52,5 @@ pub(crate) const fn first_slot(hash: u64) -> usize {
 /// The tag stored with a word of this hash.
 #[inline]
 pub(crate) const fn tag(hash: u64) -> u32 {
-    ((hash >> (64 - SLOT_BITS - (32 - INDEX_BITS))) as u32) & ((1 << (32 - INDEX_BITS)) - 1)
+    ((hash >> (64 - SLOT_BITS - (32 - OFFSET_BITS))) as u32) & ((1 << (32 - OFFSET_BITS)) - 1)
 }
