@@ -1542,6 +1542,36 @@ mod tests {
     }
 
     #[test]
+    fn test_recent_year_scan_is_the_regex() {
+        // Upstream's regex, against the scan that replaces it: overlaps,
+        // runs, digits next to multi-byte chars, non-ASCII digits.
+        let regex = regex::Regex::new(r"19[0-9]{2}|20[0-9]{2}").unwrap();
+        for password in [
+            "",
+            "199",
+            "1999",
+            "19999",
+            "2020202020",
+            "191919",
+            "x2001y1899z1900",
+            "é1999é",
+            "\u{1f600}2024\u{1f600}",
+            "１９９９",
+            "19\u{0660}\u{0661}",
+            "2\u{00a0}020",
+            "12019x20",
+        ] {
+            let expected: Vec<(usize, usize)> = regex
+                .find_iter(password)
+                .map(|m| (m.start(), m.end()))
+                .collect();
+            assert_eq!(super::recent_years(password), expected, "{password:?}");
+        }
+        let m = (matching::RegexMatch {}).get_matches("é2024", &HashMap::new());
+        assert_eq!((m[0].i, m[0].j, m[0].token.as_str()), (1, 4, "2024"));
+    }
+
+    #[test]
     fn test_regex_matching() {
         let test_data = [("1922", "recent_year"), ("2017", "recent_year")];
         for &(pattern, name) in &test_data {
