@@ -350,7 +350,7 @@ mod tests {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            if subset > 64 && seed % 389 != 0 {
+            if subset > 64 && !seed.is_multiple_of(389) {
                 continue;
             }
             let mut chars: Vec<char> = (0..l33t.len())
