@@ -10,7 +10,8 @@
 //!   then the word itself. A lookup reads one slot and one entry.
 //! * `dictionary_slots.bin`: `u32` × 2^`SLOT_BITS`, each empty (0) or the
 //!   offset of an entry plus one, with a tag (see `src/table_hash.rs`);
-//! * `dictionary.rs`: the word count and the longest word's length.
+//! * `dictionary.rs`: the word count, the longest word's length, and the
+//!   longest run of occupied slots.
 
 use std::collections::HashMap;
 use std::env;
@@ -102,6 +103,20 @@ fn main() {
     }
     let slot_bytes: Vec<u8> = slots.iter().flat_map(|s| s.to_le_bytes()).collect();
 
+    // The longest run of occupied slots (the table wraps around): no probe
+    // reads more than this many slots plus one, whatever the input, since
+    // the table is fixed and nobody can add colliding words.
+    let mut longest_run = 0;
+    let mut run = 0;
+    for slot in slots.iter().chain(&slots) {
+        run = if *slot == 0 { 0 } else { run + 1 };
+        longest_run = longest_run.max(run.min(slot_count));
+    }
+    assert!(
+        longest_run <= 64,
+        "a run of {longest_run} occupied slots: raise SLOT_BITS in src/table_hash.rs"
+    );
+
     let max_chars = words.iter().map(|w| w.chars().count()).max().unwrap_or(0);
     let max_bytes = words.iter().map(String::len).max().unwrap_or(0);
     let mut consts = String::new();
@@ -123,6 +138,17 @@ fn main() {
     writeln!(
         consts,
         "pub(crate) const MAX_WORD_BYTES: usize = {max_bytes};"
+    )
+    .unwrap();
+
+    writeln!(
+        consts,
+        "/// The longest run of occupied slots: a probe reads at most one more."
+    )
+    .unwrap();
+    writeln!(
+        consts,
+        "pub(crate) const LONGEST_RUN: usize = {longest_run};"
     )
     .unwrap();
 

@@ -51,9 +51,9 @@ pub(crate) fn ranks(word: &str) -> Option<[u32; 6]> {
     let wanted = tag(hash);
     let mask = (1usize << SLOT_BITS) - 1;
     let mut slot = first_slot(hash);
-    // The table is at most half full (`build.rs`): a probe meets an empty
-    // slot within a few steps.
-    loop {
+    // An empty slot ends every probe within `LONGEST_RUN + 1` reads
+    // (`build.rs` measures the runs of the fixed table).
+    for _ in 0..=LONGEST_RUN {
         let slot_value = read_u32(SLOTS, slot);
         if slot_value == 0 {
             return None;
@@ -66,6 +66,7 @@ pub(crate) fn ranks(word: &str) -> Option<[u32; 6]> {
         }
         slot = (slot + 1) & mask;
     }
+    None
 }
 
 /// The ranks of the entry at `at` if its word is `word`.
