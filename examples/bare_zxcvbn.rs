@@ -10,7 +10,6 @@
 use std::io::{BufRead, BufWriter, Write};
 
 fn main() -> std::io::Result<()> {
-    let _ = zxcvbn::zxcvbn("warm-up", &[]);
     let stdin = std::io::stdin().lock();
     let mut out = BufWriter::new(std::io::stdout().lock());
     for line in stdin.lines() {

@@ -40,6 +40,10 @@ pub const ZXCVBN_MAX_CHARS: usize = 100;
 /// so they get plain zxcvbn's exact result. Below 40,000 a 100-character
 /// run of one l33t symbol (`@@@…`, cost 4 × 100²) would be bounded; above
 /// it the worst case grows in proportion.
+///
+/// Not part of the stable API: public only for the calibration tools
+/// (`examples/worst_case.rs`, `crates/pwsentry-zxcvbn/record-upstream`).
+#[doc(hidden)]
 pub const COST_BUDGET: u64 = 40_000;
 
 /// zxcvbn's l33t table (zxcvbn 3.1.1, `matching/mod.rs`), letter first.
@@ -58,60 +62,70 @@ const L33T_TABLE: [(char, &[char]); 12] = [
     ('z', &['2']),
 ];
 
+/// The l33t characters that stand for more than one letter (`1` and `|`
+/// for i or l, `7` for l or t): the only ones that fork zxcvbn's tables.
+const SHARED_L33T: [char; 3] = ['1', '|', '7'];
+
+/// Above this many tables, zxcvbn's enumeration is not counted further.
+const MAX_COUNTED_TABLES: u64 = 1_000_000;
+
 /// Number of l33t substitution tables zxcvbn will try for a password made
 /// of `chars`: the same enumeration as zxcvbn's
 /// `enumerate_l33t_replacements`, counted instead of built.
-pub fn l33t_table_count(chars: &[char]) -> u64 {
-    let relevant: Vec<(char, Vec<char>)> = L33T_TABLE
-        .iter()
-        .map(|(letter, subs)| {
-            (
-                *letter,
-                subs.iter()
-                    .copied()
-                    .filter(|c| chars.contains(c))
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .filter(|(_, subs)| !subs.is_empty())
-        .collect();
-    if relevant.is_empty() {
-        return 0;
-    }
-    // Each table maps l33t chars to letters. Enumerate as zxcvbn does:
-    // a l33t char already used by an earlier letter forks the table.
-    let mut tables: Vec<Vec<(char, char)>> = vec![Vec::new()];
-    for (letter, subs) in &relevant {
-        let mut next = Vec::with_capacity(tables.len() * subs.len());
-        for &l33t in subs {
-            for table in &tables {
-                match table.iter().position(|(c, _)| *c == l33t) {
-                    Some(i) => {
-                        let mut alt = table.clone();
-                        alt.remove(i);
-                        alt.push((l33t, *letter));
-                        next.push(table.clone());
-                        next.push(alt);
-                    }
-                    None => {
-                        let mut ext = table.clone();
-                        ext.push((l33t, *letter));
-                        next.push(ext);
-                    }
+///
+/// zxcvbn extends each table letter by letter; a l33t character that an
+/// earlier letter already took forks the table in two. Whether a table
+/// forks depends only on which of the [`SHARED_L33T`] characters it holds,
+/// so it is enough to count the tables in each of those 8 states, with no
+/// allocation. Past [`MAX_COUNTED_TABLES`] it returns `u64::MAX / 4`.
+fn l33t_table_count(chars: &[char]) -> u64 {
+    let mut tables_by_state = [0u64; 1 << SHARED_L33T.len()];
+    // The empty table, before any letter.
+    tables_by_state[0] = 1;
+    let mut any_relevant = false;
+    for (_, subs) in &L33T_TABLE {
+        let mut next = [0u64; 1 << SHARED_L33T.len()];
+        let mut next_total = 0u64;
+        let mut relevant = false;
+        for l33t in subs.iter().filter(|c| chars.contains(c)) {
+            relevant = true;
+            let bit = SHARED_L33T
+                .iter()
+                .position(|s| s == l33t)
+                .map_or(0, |i| 1usize << i);
+            for (state, &count) in tables_by_state.iter().enumerate() {
+                if state & bit != 0 {
+                    // Held by an earlier letter: the table, and its fork.
+                    next[state] += 2 * count;
+                    next_total += 2 * count;
+                } else {
+                    next[state | bit] += count;
+                    next_total += count;
                 }
             }
-            if next.len() > 1_000_000 {
+            if next_total > MAX_COUNTED_TABLES {
                 return u64::MAX / 4;
             }
         }
-        tables = next;
+        if relevant {
+            any_relevant = true;
+            tables_by_state = next;
+        }
     }
-    tables.len() as u64
+    if any_relevant {
+        tables_by_state.iter().sum()
+    } else {
+        0
+    }
 }
 
 /// Predicted cost of one plain zxcvbn call on `chars`: every substring is
 /// looked up once per dictionary pass (forward, reversed, and once per l33t
 /// table), so n² × (passes).
+///
+/// Not part of the stable API: public only for the calibration tools
+/// (`examples/worst_case.rs`, `crates/pwsentry-zxcvbn/record-upstream`).
+#[doc(hidden)]
 pub fn predicted_cost(chars: &[char]) -> u64 {
     let n = chars.len() as u64;
     n.saturating_mul(n)
@@ -277,6 +291,84 @@ fn whole_common_password(entropy: &Entropy, len: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The former implementation, which built every table as zxcvbn's
+    /// `enumerate_l33t_replacements` does: the reference for the count.
+    fn l33t_tables_built(chars: &[char]) -> u64 {
+        let relevant: Vec<(char, Vec<char>)> = L33T_TABLE
+            .iter()
+            .map(|(letter, subs)| {
+                let subs = subs.iter().copied().filter(|c| chars.contains(c));
+                (*letter, subs.collect::<Vec<_>>())
+            })
+            .filter(|(_, subs)| !subs.is_empty())
+            .collect();
+        if relevant.is_empty() {
+            return 0;
+        }
+        let mut tables: Vec<Vec<(char, char)>> = vec![Vec::new()];
+        for (letter, subs) in &relevant {
+            let mut next = Vec::with_capacity(tables.len() * subs.len());
+            for &l33t in subs {
+                for table in &tables {
+                    match table.iter().position(|(c, _)| *c == l33t) {
+                        Some(i) => {
+                            let mut alt = table.clone();
+                            alt.remove(i);
+                            alt.push((l33t, *letter));
+                            next.push(table.clone());
+                            next.push(alt);
+                        }
+                        None => {
+                            let mut ext = table.clone();
+                            ext.push((l33t, *letter));
+                            next.push(ext);
+                        }
+                    }
+                }
+                if next.len() as u64 > MAX_COUNTED_TABLES {
+                    return u64::MAX / 4;
+                }
+            }
+            tables = next;
+        }
+        tables.len() as u64
+    }
+
+    #[test]
+    fn l33t_count_equals_the_tables_built() {
+        let l33t: Vec<char> = L33T_TABLE
+            .iter()
+            .flat_map(|(_, subs)| subs.iter().copied())
+            .collect();
+        // Every subset of the l33t characters that stand for one letter in
+        // two (the ones that fork tables), with a fixed pseudo-random draw of
+        // the others, plus a letter that is no l33t character.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut checked = 0;
+        for subset in 0u32..(1 << l33t.len()) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            if subset > 64 && !seed.is_multiple_of(389) {
+                continue;
+            }
+            let mut chars: Vec<char> = (0..l33t.len())
+                .filter(|i| subset & (1 << i) != 0)
+                .map(|i| l33t[i])
+                .collect();
+            chars.push('q');
+            assert_eq!(
+                l33t_table_count(&chars),
+                l33t_tables_built(&chars),
+                "{chars:?}"
+            );
+            checked += 1;
+        }
+        assert!(checked > 2_000, "{checked}");
+        let all: Vec<char> = l33t.clone();
+        assert_eq!(l33t_table_count(&all), l33t_tables_built(&all));
+    }
 
     #[test]
     fn l33t_count_matches_zxcvbn_examples() {

@@ -19,10 +19,10 @@ pub use crate::matching::Match;
 mod adjacency_graphs;
 pub mod feedback;
 mod frequency_lists;
-mod fxhash;
 /// Defines structures for matches found in a password
 pub mod matching;
 mod scoring;
+mod table_hash;
 pub mod time_estimates;
 
 #[cfg(feature = "ser")]

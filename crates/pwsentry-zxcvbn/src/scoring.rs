@@ -1,6 +1,9 @@
+use crate::adjacency_graphs::{
+    KEYBOARD_AVERAGE_DEGREE, KEYBOARD_STARTING_POSITIONS, KEYPAD_AVERAGE_DEGREE,
+    KEYPAD_STARTING_POSITIONS,
+};
 use crate::matching::patterns::*;
 use crate::matching::Match;
-use std::collections::HashMap;
 use std::{cmp, fmt::Display};
 
 /// Score generated when measuring the entropy of a password.
@@ -484,9 +487,10 @@ fn n_ck(n: usize, k: usize) -> u64 {
 impl Estimator for SpatialPattern {
     fn estimate(&mut self, token: &str) -> u64 {
         let (starts, degree) = if ["qwerty", "dvorak"].contains(&self.graph.as_str()) {
-            (*KEYBOARD_STARTING_POSITIONS, *KEYBOARD_AVERAGE_DEGREE)
+            (KEYBOARD_STARTING_POSITIONS, KEYBOARD_AVERAGE_DEGREE)
         } else {
-            (*KEYPAD_STARTING_POSITIONS, *KEYPAD_AVERAGE_DEGREE)
+            // slightly different for the mac keypad, but close enough
+            (KEYPAD_STARTING_POSITIONS, KEYPAD_AVERAGE_DEGREE)
         };
         let mut guesses = 0u64;
         let len = token.chars().count();
@@ -519,22 +523,6 @@ impl Estimator for SpatialPattern {
     }
 }
 
-lazy_static! {
-    static ref KEYBOARD_AVERAGE_DEGREE: u64 = calc_average_degree(&crate::adjacency_graphs::QWERTY);
-    // slightly different for keypad/mac keypad, but close enough
-    static ref KEYPAD_AVERAGE_DEGREE: u64 = calc_average_degree(&crate::adjacency_graphs::KEYPAD);
-    static ref KEYBOARD_STARTING_POSITIONS: u64 = crate::adjacency_graphs::QWERTY.len() as u64;
-    static ref KEYPAD_STARTING_POSITIONS: u64 = crate::adjacency_graphs::KEYPAD.len() as u64;
-}
-
-fn calc_average_degree(graph: &crate::adjacency_graphs::Graph) -> u64 {
-    let sum: u64 = graph
-        .values()
-        .map(|neighbors| neighbors.iter().filter(|n| n.is_some()).count() as u64)
-        .sum();
-    sum / graph.len() as u64
-}
-
 impl Estimator for RepeatPattern {
     fn estimate(&mut self, _: &str) -> u64 {
         self.base_guesses.saturating_mul(self.repeat_count as u64)
@@ -565,8 +553,8 @@ impl Estimator for SequencePattern {
 
 impl Estimator for RegexPattern {
     fn estimate(&mut self, token: &str) -> u64 {
-        if CHAR_CLASS_BASES.keys().any(|x| *x == self.regex_name) {
-            CHAR_CLASS_BASES[&*self.regex_name].pow(token.chars().count() as u32)
+        if let Some(base) = char_class_base(&self.regex_name) {
+            base.pow(token.chars().count() as u32)
         } else {
             match &*self.regex_name {
                 "recent_year" => {
@@ -580,17 +568,16 @@ impl Estimator for RegexPattern {
     }
 }
 
-lazy_static! {
-    static ref CHAR_CLASS_BASES: HashMap<&'static str, u64> = {
-        let mut table = HashMap::with_capacity(6);
-        table.insert("alpha_lower", 26);
-        table.insert("alpha_upper", 26);
-        table.insert("alpha", 52);
-        table.insert("alphanumeric", 62);
-        table.insert("digits", 10);
-        table.insert("symbols", 33);
-        table
-    };
+/// Upstream's `CHAR_CLASS_BASES` table (a `HashMap` built on first use).
+fn char_class_base(regex_name: &str) -> Option<u64> {
+    match regex_name {
+        "alpha_lower" | "alpha_upper" => Some(26),
+        "alpha" => Some(52),
+        "alphanumeric" => Some(62),
+        "digits" => Some(10),
+        "symbols" => Some(33),
+        _ => None,
+    }
 }
 
 impl Estimator for DatePattern {
@@ -981,8 +968,8 @@ mod tests {
             shifted_count: 0,
         };
         let token = "zxcvbn";
-        let base_guesses = *scoring::KEYBOARD_STARTING_POSITIONS
-            * *scoring::KEYBOARD_AVERAGE_DEGREE
+        let base_guesses = scoring::KEYBOARD_STARTING_POSITIONS
+            * scoring::KEYBOARD_AVERAGE_DEGREE
             * (token.len() - 1) as u64;
         assert_eq!(p.estimate(token), base_guesses);
     }
@@ -996,8 +983,8 @@ mod tests {
             shifted_count: 2,
         };
         let token = "ZxCvbn";
-        let base_guesses = *scoring::KEYBOARD_STARTING_POSITIONS
-            * *scoring::KEYBOARD_AVERAGE_DEGREE
+        let base_guesses = scoring::KEYBOARD_STARTING_POSITIONS
+            * scoring::KEYBOARD_AVERAGE_DEGREE
             * (token.len() - 1) as u64
             * (scoring::n_ck(6, 2) + scoring::n_ck(6, 1));
         assert_eq!(p.estimate(token), base_guesses);
@@ -1012,8 +999,8 @@ mod tests {
             shifted_count: 6,
         };
         let token = "ZXCVBN";
-        let base_guesses = *scoring::KEYBOARD_STARTING_POSITIONS
-            * *scoring::KEYBOARD_AVERAGE_DEGREE
+        let base_guesses = scoring::KEYBOARD_STARTING_POSITIONS
+            * scoring::KEYBOARD_AVERAGE_DEGREE
             * (token.len() - 1) as u64
             * 2;
         assert_eq!(p.estimate(token), base_guesses);
@@ -1033,7 +1020,7 @@ mod tests {
                 (1..::std::cmp::min(p.turns + 1, i))
                     .map(|j| {
                         scoring::n_ck(i - 1, j - 1)
-                            * (*scoring::KEYBOARD_STARTING_POSITIONS
+                            * (scoring::KEYBOARD_STARTING_POSITIONS
                                 * scoring::KEYBOARD_AVERAGE_DEGREE.pow(j as u32))
                     })
                     .sum::<u64>()

@@ -5,7 +5,7 @@ pub mod patterns;
 use self::patterns::*;
 use crate::adjacency_graphs::Graph;
 use crate::frequency_lists::DictionaryType;
-use crate::frequency_lists::{DICTIONARY_INDEX, DICTIONARY_ORDER};
+use crate::frequency_lists::{self, DICTIONARY_ORDER, MAX_WORD_CHARS};
 use char_indexing::{CharIndexable, CharIndexableStr};
 use fancy_regex::Regex as FancyRegex;
 use itertools::Itertools;
@@ -72,14 +72,15 @@ lazy_static! {
         table.insert('z', vec!['2']);
         table
     };
-    /// The keyboard graphs, in a fixed order (upstream: `HashMap` order).
-    static ref GRAPHS: [(&'static str, &'static Graph); 4] = [
-        ("qwerty", &*super::adjacency_graphs::QWERTY),
-        ("dvorak", &*super::adjacency_graphs::DVORAK),
-        ("keypad", &*super::adjacency_graphs::KEYPAD),
-        ("mac_keypad", &*super::adjacency_graphs::MAC_KEYPAD),
-    ];
 }
+
+/// The keyboard graphs, in a fixed order (upstream: `HashMap` order).
+static GRAPHS: [(&str, &Graph); 4] = [
+    ("qwerty", &super::adjacency_graphs::QWERTY),
+    ("dvorak", &super::adjacency_graphs::DVORAK),
+    ("keypad", &super::adjacency_graphs::KEYPAD),
+    ("mac_keypad", &super::adjacency_graphs::MAC_KEYPAD),
+];
 
 trait Matcher: Send + Sync {
     fn get_matches(&self, password: &str, user_inputs: &HashMap<String, usize>) -> Vec<Match>;
@@ -112,8 +113,8 @@ impl Matcher for DictionaryMatch {
 /// Same matches, in the same order, as upstream's loop of one `HashMap`
 /// lookup per substring and per list (lists in [`DICTIONARY_ORDER`], user
 /// inputs last; within a list by start, then end), but with one lookup per
-/// substring in [`DICTIONARY_INDEX`], none for substrings longer than the
-/// longest word, and a token built only for a match.
+/// substring in the static table of [`frequency_lists::ranks`], none for
+/// substrings longer than the longest word, and a token built only for a match.
 ///
 /// `first_from`, when given, holds for each char position `i` the first
 /// position `>= i` where a substring must reach to be reported (the l33t
@@ -126,7 +127,6 @@ fn dictionary_matches(
     let password_lower_string = password.to_lowercase();
     let password_lower = CharIndexableStr::from(password_lower_string.as_str());
     let len = password.chars().count();
-    let index = &*DICTIONARY_INDEX;
 
     let make_match = |word: &str, rank: usize, dictionary_name, i: usize, j: usize| Match {
         pattern: MatchPattern::Dictionary(DictionaryPattern {
@@ -144,10 +144,10 @@ fn dictionary_matches(
     let mut per_list: [Vec<Match>; DICTIONARY_ORDER.len()] = Default::default();
     for i in 0..len {
         let from = first_from.map_or(i, |f| f[i]);
-        let to = len.min(i + index.max_chars);
+        let to = len.min(i + MAX_WORD_CHARS);
         for j in from..to {
             let word = password_lower.char_index(i..j + 1);
-            if let Some(ranks) = index.ranks.get(word) {
+            if let Some(ranks) = frequency_lists::ranks(word) {
                 for (slot, &rank) in ranks.iter().enumerate() {
                     if rank != 0 {
                         per_list[slot].push(make_match(
@@ -440,7 +440,7 @@ fn spatial_match_helper(password: &str, graph: &Graph, graph_name: &str) -> Vec<
             let mut found = false;
             let found_direction;
             let mut cur_direction = -1;
-            let adjacents: &[Option<&str>] = graph.get(&prev_char).map_or(&[], Vec::as_slice);
+            let adjacents = graph.neighbours(prev_char);
             // consider growing pattern by one character if j hasn't gone over the edge.
             if j < password_len {
                 let cur_char = chars[j];
@@ -678,39 +678,54 @@ struct RegexMatch {}
 impl Matcher for RegexMatch {
     fn get_matches(&self, password: &str, _user_inputs: &HashMap<String, usize>) -> Vec<Match> {
         let mut matches = Vec::new();
-        for (&name, regex) in REGEXES.iter() {
-            for capture in regex.captures_iter(password) {
-                let m = capture.get(0).unwrap();
-                let pattern = MatchPattern::Regex(RegexPattern {
-                    regex_name: name.to_owned(),
-                    regex_match: capture
-                        .iter()
-                        .map(|x| x.unwrap().as_str().to_string())
-                        .collect(),
-                });
-                let (i, j) = (
-                    password[..m.start()].chars().count(),
-                    password[..m.end()].chars().count() - 1,
-                );
-                matches.push(Match {
-                    pattern,
-                    token: m.as_str().to_string(),
-                    i,
-                    j,
-                    ..Match::default()
-                });
-            }
+        for (start, end) in recent_years(password) {
+            let token = &password[start..end];
+            matches.push(Match {
+                pattern: MatchPattern::Regex(RegexPattern {
+                    regex_name: "recent_year".to_owned(),
+                    regex_match: vec![token.to_string()],
+                }),
+                token: token.to_string(),
+                i: password[..start].chars().count(),
+                j: password[..end].chars().count() - 1,
+                ..Match::default()
+            });
         }
         matches
     }
 }
 
-lazy_static! {
-    static ref REGEXES: HashMap<&'static str, Regex> = {
-        let mut table = HashMap::with_capacity(1);
-        table.insert("recent_year", Regex::new(r"19[0-9]{2}|20[0-9]{2}").unwrap());
-        table
-    };
+/// Byte ranges of the matches of upstream's only "regex" pattern,
+/// `recent_year`: `19[0-9]{2}|20[0-9]{2}`, leftmost first, not overlapping,
+/// found by a scan instead of a regex (compiling it cost more than a whole
+/// password's scoring). `[0-9]` is ASCII, and no byte of a multi-byte UTF-8
+/// char is ASCII, so scanning bytes finds what the regex finds.
+fn recent_years(password: &str) -> Vec<(usize, usize)> {
+    let bytes = password.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i + 4 <= bytes.len() {
+        if matches!(&bytes[i..i + 4], [b'1', b'9', c, d] | [b'2', b'0', c, d]
+            if c.is_ascii_digit() && d.is_ascii_digit())
+        {
+            found.push((i, i + 4));
+            i += 4;
+        } else {
+            i += 1;
+        }
+    }
+    #[cfg(debug_assertions)]
+    {
+        lazy_static! {
+            static ref RECENT_YEAR_REGEX: Regex = Regex::new(r"19[0-9]{2}|20[0-9]{2}").unwrap();
+        }
+        let expected: Vec<(usize, usize)> = RECENT_YEAR_REGEX
+            .find_iter(password)
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        debug_assert_eq!(found, expected, "recent_year scan differs from its regex");
+    }
+    found
 }
 
 /// a "date" is recognized as:
@@ -1524,6 +1539,36 @@ mod tests {
             panic!("Wrong match pattern")
         };
         assert_eq!(p.base_token, "\u{1F431}\u{1F436}".to_string());
+    }
+
+    #[test]
+    fn test_recent_year_scan_is_the_regex() {
+        // Upstream's regex, against the scan that replaces it: overlaps,
+        // runs, digits next to multi-byte chars, non-ASCII digits.
+        let regex = regex::Regex::new(r"19[0-9]{2}|20[0-9]{2}").unwrap();
+        for password in [
+            "",
+            "199",
+            "1999",
+            "19999",
+            "2020202020",
+            "191919",
+            "x2001y1899z1900",
+            "é1999é",
+            "\u{1f600}2024\u{1f600}",
+            "１９９９",
+            "19\u{0660}\u{0661}",
+            "2\u{00a0}020",
+            "12019x20",
+        ] {
+            let expected: Vec<(usize, usize)> = regex
+                .find_iter(password)
+                .map(|m| (m.start(), m.end()))
+                .collect();
+            assert_eq!(super::recent_years(password), expected, "{password:?}");
+        }
+        let m = (matching::RegexMatch {}).get_matches("é2024", &HashMap::new());
+        assert_eq!((m[0].i, m[0].j, m[0].token.as_str()), (1, 4, "2024"));
     }
 
     #[test]
