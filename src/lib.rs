@@ -31,6 +31,7 @@
 )]
 
 mod blocklist;
+pub mod breach;
 mod checker;
 mod error;
 pub mod generate;
