@@ -7,6 +7,7 @@
 //! nothing else; it never looks at the environment or the clock.
 
 use crate::blocklist::Blocklist;
+use crate::breach::{Filter, FilterKind};
 use crate::error::{Error, PolicyError, Result};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -123,6 +124,7 @@ impl Preset {
                 pepper_file: None,
                 allow_weak_parameters: false,
             },
+            breach: BreachPolicy { filter: None },
         };
         match self {
             Preset::Seed => seed,
@@ -278,6 +280,17 @@ fn serialize_optional_path<S: serde::Serializer>(
     )
 }
 
+/// `[breach]`: the breached-password filter (see [`crate::breach`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct BreachPolicy {
+    /// A filter built by `pwsentry breach build` (resolved against the
+    /// policy file's folder); candidates found in it break the `breached`
+    /// rule. The `nist-800-63b` preset expects one.
+    #[serde(serialize_with = "serialize_optional_path")]
+    pub filter: Option<PathBuf>,
+}
+
 /// The plain values of a policy, as `policy show` prints them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct Settings {
@@ -288,6 +301,7 @@ struct Settings {
     history: HistoryPolicy,
     rotation: RotationPolicy,
     hashing: HashingPolicy,
+    breach: BreachPolicy,
 }
 
 /// A validated, immutable password policy.
@@ -306,6 +320,7 @@ pub struct Policy {
     patterns: Vec<Regex>,
     blocklist: Arc<Blocklist>,
     pepper: Option<Arc<Zeroizing<Vec<u8>>>>,
+    breach: Option<Arc<Filter>>,
 }
 
 impl PartialEq for Policy {
@@ -320,6 +335,7 @@ impl fmt::Debug for Policy {
             .field("settings", &self.settings)
             .field("blocklist_entries", &self.blocklist.len())
             .field("pepper", &self.pepper.as_ref().map(|_| "[redacted]"))
+            .field("breach_filter", &self.breach.as_ref().map(|f| f.path()))
             .finish()
     }
 }
@@ -561,11 +577,23 @@ impl Policy {
                 err(spans.pepper, format!("pepper_file {}: {m}", path.display()))
             })?)),
         };
+        let breach = match &s.breach.filter {
+            None => None,
+            Some(path) => Some(Arc::new(
+                Filter::open_kind(path, FilterKind::Breach).map_err(|e| {
+                    err(
+                        spans.breach_filter,
+                        format!("breach.filter {}: {e}", path.display()),
+                    )
+                })?,
+            )),
+        };
         Ok(Policy {
             settings: s,
             patterns,
             blocklist: Arc::new(blocklist),
             pepper,
+            breach,
         })
     }
 
@@ -597,6 +625,15 @@ impl Policy {
     pub fn hashing(&self) -> &HashingPolicy {
         &self.settings.hashing
     }
+    /// `[breach]`.
+    pub fn breach(&self) -> &BreachPolicy {
+        &self.settings.breach
+    }
+    /// The open breached-password filter of `[breach] filter`, if any
+    /// (only its header has been read).
+    pub fn breach_filter(&self) -> Option<&Filter> {
+        self.breach.as_deref()
+    }
     /// The pepper read from `hashing.pepper_file`, if any.
     pub fn pepper(&self) -> Option<&[u8]> {
         self.pepper.as_deref().map(|p| p.as_slice())
@@ -622,6 +659,7 @@ fn unreachable_preset(preset: Preset) -> Policy {
         patterns: Vec::new(),
         blocklist: Arc::new(Blocklist::default()),
         pepper: None,
+        breach: None,
     }
 }
 
@@ -722,6 +760,7 @@ struct Spans {
     remember: Option<usize>,
     hashing: Option<usize>,
     pepper: Option<usize>,
+    breach_filter: Option<usize>,
 }
 
 type S<T> = Option<Spanned<T>>;
@@ -736,6 +775,7 @@ struct RawPolicy {
     history: Option<RawHistory>,
     rotation: Option<RawRotation>,
     hashing: Option<RawHashing>,
+    breach: Option<RawBreach>,
 }
 
 #[derive(Deserialize, Default)]
@@ -791,6 +831,12 @@ struct RawHashing {
     parallelism: S<u32>,
     pepper_file: S<String>,
     allow_weak_parameters: S<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBreach {
+    filter: S<String>,
 }
 
 fn set<T>(target: &mut T, value: S<T>) -> Option<usize> {
@@ -878,6 +924,11 @@ impl RawPolicy {
             sp.pepper = Some(p.span().start);
             let p = p.into_inner();
             s.hashing.pepper_file = (!p.is_empty()).then(|| resolve(base, &p));
+        }
+        if let Some(f) = self.breach.and_then(|b| b.filter) {
+            sp.breach_filter = Some(f.span().start);
+            let f = f.into_inner();
+            s.breach.filter = (!f.is_empty()).then(|| resolve(base, &f));
         }
         if sp.max_age.is_none() {
             sp.max_age = sp.warn_days.or(sp.min_age);

@@ -37,9 +37,7 @@ pub enum FilterError {
     #[error("not a regular file")]
     NotRegular,
     /// Shorter than its header says.
-    #[error(
-        "truncated: {len} bytes, the header needs {needed}; rebuild it with `pwsentry breach build`"
-    )]
+    #[error("truncated: {len} bytes, expected {needed}; rebuild it with `pwsentry breach build`")]
     Truncated {
         /// Bytes in the file.
         len: u64,
@@ -211,6 +209,11 @@ impl Filter {
             ))
         }
     }
+}
+
+/// `true` when `head` starts with a filter file's magic bytes.
+pub fn is_filter_magic(head: &[u8]) -> bool {
+    head.starts_with(&format::MAGIC)
 }
 
 /// Reads exactly `buf.len()` bytes at `offset` without moving a cursor.

@@ -1,5 +1,6 @@
 //! Argument parsing, policy and store lookup, and dispatch to commands.
 
+mod breach_cmd;
 mod check;
 mod generate_cmd;
 mod history_cmds;
@@ -82,6 +83,10 @@ pub enum Command {
     Completions(generate_cmd::CompletionsArgs),
     /// Print the man page (roff) to stdout
     Man,
+    /// Build or inspect a breached-password filter (Have I Been Pwned, offline)
+    Breach(breach_cmd::BreachArgs),
+    /// Build a filter from a large blocklist (O(1) per check)
+    Blocklist(breach_cmd::BlocklistArgs),
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
@@ -197,5 +202,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Policy(args) => policy_cmd::run(g, &args),
         Command::Completions(args) => generate_cmd::completions(&args),
         Command::Man => generate_cmd::man(),
+        Command::Breach(args) => breach_cmd::breach(g, &args),
+        Command::Blocklist(args) => breach_cmd::blocklist(g, &args),
     }
 }
