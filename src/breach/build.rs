@@ -417,7 +417,7 @@ fn read_input(
 ) -> Result<(), BuildError> {
     match input {
         Input::Stream { name, reader } => {
-            read_stream(reader, &name, None, shape, options, progress, summary, sink)
+            read_stream(reader, &name, (None, shape), options, progress, summary, sink)
         }
         Input::Path(path) => {
             let meta = std::fs::metadata(&path).map_err(io_err(&path))?;
@@ -446,8 +446,7 @@ fn read_input(
                     read_stream(
                         Box::new(f),
                         &name,
-                        Some(prefix),
-                        Shape::Hibp,
+                        (Some(prefix), Shape::Hibp),
                         options,
                         progress,
                         summary,
@@ -465,8 +464,7 @@ fn read_input(
                 read_stream(
                     Box::new(f),
                     &name,
-                    prefix,
-                    shape,
+                    (prefix, shape),
                     options,
                     progress,
                     summary,
@@ -525,16 +523,18 @@ fn looks_like_hibp(line: &[u8], prefix: Option<u32>) -> bool {
         && line[hex_len + 1..].iter().all(u8::is_ascii_digit)
 }
 
+/// Reads one stream; `layout` is the 20-bit prefix of a per-prefix file
+/// (its lines then hold 35-hex suffixes) and the line shape.
 fn read_stream(
     reader: Box<dyn Read>,
     name: &str,
-    prefix: Option<u32>,
-    shape: Shape,
+    layout: (Option<u32>, Shape),
     options: &BuildOptions,
     progress: &mut dyn Progress,
     summary: &mut BuildSummary,
     sink: &mut dyn FnMut(u64, At<'_>) -> Result<(), BuildError>,
 ) -> Result<(), BuildError> {
+    let (prefix, shape) = layout;
     let mut lines = LineReader::new(reader);
     let mut reported = (0u64, 0u64);
     loop {
