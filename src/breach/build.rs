@@ -26,12 +26,13 @@ use std::path::{Path, PathBuf};
 /// A group is closed at the first 16-bit prefix boundary after it holds
 /// this many keys: large enough that binary fuse filters reach their
 /// best size (≈ 2.26 bytes per key at 16 bits), small enough that building
-/// one takes about 40 MiB.
-const GROUP_TARGET: usize = 1 << 20;
+/// one takes about 40 MiB. (Unit tests use small groups, to cover
+/// many-group files quickly.)
+const GROUP_TARGET: usize = if cfg!(test) { 1 << 14 } else { 1 << 20 };
 /// More keys than this under one 16-bit prefix cannot come from SHA-1
 /// (the full corpus has about 30,000 per prefix): refused, so that crafted
 /// input cannot make one group, and the memory to build it, unbounded.
-const MAX_KEYS_PER_PREFIX: usize = 1 << 21;
+const MAX_KEYS_PER_PREFIX: usize = if cfg!(test) { 1 << 12 } else { 1 << 21 };
 /// Keys one temporary shard may hold before the build stops (8 M keys,
 /// 64 MiB to sort): unsorted input of up to about 2 billion entries.
 const MAX_KEYS_PER_SHARD: u64 = 8 << 20;
@@ -416,9 +417,15 @@ fn read_input(
     sink: &mut dyn FnMut(u64, At<'_>) -> Result<(), BuildError>,
 ) -> Result<(), BuildError> {
     match input {
-        Input::Stream { name, reader } => {
-            read_stream(reader, &name, (None, shape), options, progress, summary, sink)
-        }
+        Input::Stream { name, reader } => read_stream(
+            reader,
+            &name,
+            (None, shape),
+            options,
+            progress,
+            summary,
+            sink,
+        ),
         Input::Path(path) => {
             let meta = std::fs::metadata(&path).map_err(io_err(&path))?;
             if meta.is_dir() {
