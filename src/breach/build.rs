@@ -14,8 +14,8 @@
 //! through [`Progress`].
 
 use super::format::{
-    DIRECTORY_BITS, FORMAT_VERSION, FilterKind, FingerprintBits, GROUP_LEN, Group, HEADER_LEN,
-    Header,
+    DIR_ENTRY_LEN, DIRECTORY_BITS, FORMAT_VERSION, FilterKind, FingerprintBits, GROUP_LEN, Group,
+    HEADER_LEN, Header,
 };
 use super::{blocklist_form, key_of};
 use blake2::{Blake2b256, Digest};
@@ -1002,13 +1002,15 @@ impl FilterWriter {
             0
         };
         let directory_offset = self.pos;
-        if directory_bits > 0 {
-            self.directory.resize(1 << DIRECTORY_BITS, 0);
-            let dir: Vec<u8> = self
-                .directory
-                .iter()
-                .flat_map(|g| g.to_le_bytes())
-                .collect();
+        if !self.groups.is_empty() {
+            self.directory.resize(1 << directory_bits, 0);
+            let mut dir = Vec::with_capacity(self.directory.len() * DIR_ENTRY_LEN as usize);
+            for &g in &self.directory {
+                let entry = self.groups[g as usize].encode_entry().ok_or_else(|| {
+                    BuildError::Unsupported("a group does not fit the directory format".into())
+                })?;
+                dir.extend_from_slice(&entry);
+            }
             self.write(&dir)?;
         }
         let table_offset = self.pos;

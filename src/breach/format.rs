@@ -6,7 +6,8 @@
 //! ```text
 //! [0, 4096)            header (fixed size, checksummed, see `Header`)
 //! [4096, directory)    fingerprint arrays, one per group, 8-byte aligned
-//! [directory, table)   2^directory_bits × u32: hash prefix → group number
+//! [directory, table)   2^directory_bits × 16-byte packed group descriptors:
+//!                      hash prefix → everything a lookup needs (one read)
 //! [table, file_len)    group_count × 32-byte group descriptors
 //! ```
 
@@ -27,6 +28,8 @@ const DESCRIPTION_AT: usize = 120;
 pub const MAX_DESCRIPTION_BYTES: usize = 2048;
 /// Size of one group descriptor, in bytes.
 pub(crate) const GROUP_LEN: u64 = 32;
+/// Size of one directory entry, in bytes.
+pub(crate) const DIR_ENTRY_LEN: u64 = 16;
 
 /// What the keys of a filter are the hashes of; decides how a candidate is
 /// looked up.
@@ -242,10 +245,10 @@ impl Header {
                 corrupt("the file is longer than its header says")
             });
         }
-        let dir_len = if h.directory_bits == 0 {
+        let dir_len = if h.group_count == 0 {
             0
         } else {
-            (1u64 << h.directory_bits) * 4
+            (1u64 << h.directory_bits) * DIR_ENTRY_LEN
         };
         let table_len = u64::from(h.group_count) * GROUP_LEN;
         let consistent = h.directory_offset >= HEADER_LEN
@@ -286,6 +289,58 @@ impl Group {
         b
     }
 
+    /// The packed form held by the directory: seed (8 bytes), array
+    /// offset / 8 (4), segment count (3), log2 of the segment length (1).
+    /// The array length, `(segment count + 2) × segment length`, follows.
+    pub(crate) fn encode_entry(&self) -> Option<[u8; DIR_ENTRY_LEN as usize]> {
+        let mut b = [0u8; DIR_ENTRY_LEN as usize];
+        let segment_count = self.segment_count_length / self.segment_length;
+        let fits = self.offset % 8 == 0
+            && self.offset / 8 <= u64::from(u32::MAX)
+            && segment_count < 1 << 24
+            && self.segment_length.is_power_of_two()
+            && u64::from(segment_count + 2) * u64::from(self.segment_length)
+                == u64::from(self.array_len);
+        if !fits {
+            return None;
+        }
+        put64(&mut b, 0, self.seed);
+        put32(&mut b, 8, (self.offset / 8) as u32);
+        put32(
+            &mut b,
+            12,
+            segment_count | (self.segment_length.trailing_zeros() << 24),
+        );
+        Some(b)
+    }
+
+    /// Parses a directory entry, range-checked like [`Group::decode`].
+    pub(crate) fn decode_entry(
+        b: &[u8; DIR_ENTRY_LEN as usize],
+        header: &Header,
+    ) -> Result<Group, FilterError> {
+        let packed = get32(b, 12);
+        let shift = packed >> 24;
+        let segment_count = packed & 0x00ff_ffff;
+        if shift > 24 {
+            return Err(FilterError::Corrupt(
+                "a directory entry is out of range".into(),
+            ));
+        }
+        let segment_length = 1u32 << shift;
+        let array_len = (u64::from(segment_count) + 2) << shift;
+        let g = Group {
+            offset: u64::from(get32(b, 8)) * 8,
+            seed: get64(b, 0),
+            segment_length,
+            segment_count_length: segment_count << shift,
+            array_len: u32::try_from(array_len)
+                .map_err(|_| FilterError::Corrupt("a directory entry is out of range".into()))?,
+            entries: 0,
+        };
+        g.check(header)
+    }
+
     /// Parses a descriptor and checks that every index a lookup can compute
     /// stays inside its array, and the array inside the fingerprint area.
     pub(crate) fn decode(
@@ -300,6 +355,11 @@ impl Group {
             array_len: get32(b, 24),
             entries: get32(b, 28),
         };
+        g.check(header)
+    }
+
+    fn check(self, header: &Header) -> Result<Group, FilterError> {
+        let g = self;
         let fp = header.fingerprint.bytes();
         let end = u64::from(g.array_len)
             .checked_mul(fp)

@@ -2,8 +2,8 @@
 //! filters over SHA-1 keys, looked up in O(1) straight from the file.
 //!
 //! Opening a filter reads and checks its 4 KiB header only; each lookup
-//! then reads five small pieces of the file with positioned reads (the
-//! directory entry, the group descriptor, three fingerprints), so a
+//! then reads four small pieces of the file with positioned reads (the
+//! 16-byte directory entry of the key's prefix, three fingerprints), so a
 //! 4 GiB corpus costs nothing at start-up and about a microsecond per
 //! lookup, served from the page cache. The file is never mapped into
 //! memory: a file truncated or rewritten under a running process gives an
@@ -19,7 +19,7 @@ mod format;
 
 pub use format::{FORMAT_VERSION, FilterKind, FingerprintBits, Header, MAX_DESCRIPTION_BYTES};
 
-use format::{GROUP_LEN, Group, HEADER_LEN};
+use format::{DIR_ENTRY_LEN, Group, HEADER_LEN};
 use sha1::{Digest, Sha1};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -143,26 +143,18 @@ impl Filter {
         if h.group_count == 0 {
             return Ok(false);
         }
-        let group_no = if h.directory_bits == 0 {
+        let bucket = if h.directory_bits == 0 {
             0
         } else {
-            let bucket = key >> (64 - h.directory_bits);
-            let mut b = [0u8; 4];
-            read_at(&self.file, &mut b, h.directory_offset + bucket * 4)?;
-            u32::from_le_bytes(b)
+            key >> (64 - h.directory_bits)
         };
-        if group_no >= h.group_count {
-            return Err(FilterError::Corrupt(
-                "a directory entry is out of range".into(),
-            ));
-        }
-        let mut g = [0u8; GROUP_LEN as usize];
+        let mut entry = [0u8; DIR_ENTRY_LEN as usize];
         read_at(
             &self.file,
-            &mut g,
-            h.table_offset + u64::from(group_no) * GROUP_LEN,
+            &mut entry,
+            h.directory_offset + bucket * DIR_ENTRY_LEN,
         )?;
-        let group = Group::decode(&g, h)?;
+        let group = Group::decode_entry(&entry, h)?;
         let (positions, fingerprint) = group.probe(key);
         let width = h.fingerprint.bytes();
         let mut acc = fingerprint;
@@ -201,13 +193,22 @@ impl Filter {
             hasher.update(&buf[..n]);
             at += n as u64;
         }
-        if hasher.finalize().as_slice() == self.header.body_checksum {
-            Ok(())
-        } else {
-            Err(FilterError::Corrupt(
+        if hasher.finalize().as_slice() != self.header.body_checksum {
+            return Err(FilterError::Corrupt(
                 "the body checksum does not match".into(),
-            ))
+            ));
         }
+        // The group table is not on the lookup path; check it here.
+        for n in 0..u64::from(self.header.group_count) {
+            let mut g = [0u8; format::GROUP_LEN as usize];
+            read_at(
+                &self.file,
+                &mut g,
+                self.header.table_offset + n * format::GROUP_LEN,
+            )?;
+            Group::decode(&g, &self.header)?;
+        }
+        Ok(())
     }
 }
 
