@@ -295,7 +295,7 @@ impl Group {
     pub(crate) fn encode_entry(&self) -> Option<[u8; DIR_ENTRY_LEN as usize]> {
         let mut b = [0u8; DIR_ENTRY_LEN as usize];
         let segment_count = self.segment_count_length / self.segment_length;
-        let fits = self.offset % 8 == 0
+        let fits = self.offset.is_multiple_of(8)
             && self.offset / 8 <= u64::from(u32::MAX)
             && segment_count < 1 << 24
             && self.segment_length.is_power_of_two()

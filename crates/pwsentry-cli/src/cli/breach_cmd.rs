@@ -36,7 +36,7 @@ pub struct BlocklistArgs {
 /// What to do with a blocklist.
 #[derive(Debug, Subcommand)]
 pub enum BlocklistAction {
-    /// Build a filter from plain blocklists (one password per line), to list in [strength] blocklists
+    /// Build a filter from plain blocklists (one password per line), for the policy's strength.blocklists
     Build(ListBuildArgs),
 }
 
