@@ -1,21 +1,29 @@
 //! Blocklists: banned passwords, matched against the whole candidate,
 //! ignoring case.
 //!
-//! Loaded once, with the policy; lookups are a hash probe. Entries are kept
-//! NFC-normalised and lowercased, the same form the candidate is compared in.
+//! A plain-text list is loaded once, with the policy, and looked up with a
+//! hash probe; it is size-limited, since it is reread by every process. A
+//! list of any size can instead be built into a filter file (`pwsentry
+//! blocklist build`): only its header is read at load time and each lookup
+//! costs O(1) reads (see [`crate::breach`]). Entries are kept NFC-normalised
+//! and lowercased, the same form the candidate is compared in.
 
+use crate::breach::{Filter, FilterError, FilterKind};
 use std::collections::HashSet;
 use std::path::Path;
 use unicode_normalization::UnicodeNormalization;
 
-/// Largest blocklist file read (256 MiB): a policy pointing at `/dev/zero`
-/// or a runaway file fails clearly instead of exhausting memory.
-const MAX_BLOCKLIST_BYTES: u64 = 256 << 20;
+/// Largest plain-text blocklist read (4 MiB, about 400,000 passwords;
+/// loading it costs every process about a quarter of a second). Larger
+/// lists are refused with a hint to build a filter, which costs nothing at
+/// start-up whatever its size.
+pub const MAX_PLAIN_BLOCKLIST_BYTES: u64 = 4 << 20;
 
 /// The set of banned passwords of a policy.
 #[derive(Debug, Default)]
 pub(crate) struct Blocklist {
     entries: HashSet<String>,
+    filters: Vec<Filter>,
     builtin: bool,
 }
 
@@ -39,18 +47,43 @@ impl Blocklist {
         self.entries.len()
     }
 
-    /// Adds every non-empty line of `path` (`\r\n` line ends accepted).
+    /// Adds a blocklist file: a filter built by `pwsentry blocklist build`
+    /// (recognised by its magic bytes), or a plain list of which every
+    /// non-empty line is an entry (`\r\n` line ends accepted).
     pub(crate) fn load_file(&mut self, path: &Path) -> Result<(), String> {
         use std::io::Read as _;
         // A regular file, not writable by everyone, opened without blocking.
         let file = crate::trusted_file::open(path, crate::trusted_file::FileRole::Config)
             .map_err(|e| e.to_string())?;
+        let meta = file.metadata().map_err(|e| e.to_string())?;
         let mut bytes = Vec::new();
-        file.take(MAX_BLOCKLIST_BYTES + 1)
+        (&file)
+            .take(8)
             .read_to_end(&mut bytes)
             .map_err(|e| e.to_string())?;
-        if bytes.len() as u64 > MAX_BLOCKLIST_BYTES {
-            return Err(format!("larger than {} MiB", MAX_BLOCKLIST_BYTES >> 20));
+        if crate::breach::is_filter_magic(&bytes) {
+            let filter =
+                Filter::open_kind(path, FilterKind::Blocklist).map_err(|e| e.to_string())?;
+            self.filters.push(filter);
+            return Ok(());
+        }
+        if meta.len() > MAX_PLAIN_BLOCKLIST_BYTES {
+            return Err(format!(
+                "a plain-text blocklist must be at most {} MiB, this one is {} MiB; build a filter with `pwsentry blocklist build {} -o LIST.pwsf` and list that instead (O(1) per check, nothing loaded at start-up)",
+                MAX_PLAIN_BLOCKLIST_BYTES >> 20,
+                meta.len().div_ceil(1 << 20),
+                path.display()
+            ));
+        }
+        (&file)
+            .take(MAX_PLAIN_BLOCKLIST_BYTES + 1 - bytes.len() as u64)
+            .read_to_end(&mut bytes)
+            .map_err(|e| e.to_string())?;
+        if bytes.len() as u64 > MAX_PLAIN_BLOCKLIST_BYTES {
+            return Err(format!(
+                "larger than {} MiB; build a filter with `pwsentry blocklist build`",
+                MAX_PLAIN_BLOCKLIST_BYTES >> 20
+            ));
         }
         for (n, line) in bytes.split(|b| *b == b'\n').enumerate() {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -63,9 +96,21 @@ impl Blocklist {
         Ok(())
     }
 
-    /// `true` when `folded` (see [`fold`]) is an entry of a blocklist file.
-    pub(crate) fn contains_folded(&self, folded: &str) -> bool {
-        self.entries.contains(folded)
+    /// `true` when `folded` (see [`fold`]) is an entry of a blocklist file
+    /// or (probably) of a blocklist filter.
+    ///
+    /// # Errors
+    /// A filter file could not be read.
+    pub(crate) fn contains_folded(&self, folded: &str) -> Result<bool, FilterError> {
+        if self.entries.contains(folded) {
+            return Ok(true);
+        }
+        for filter in &self.filters {
+            if filter.contains(folded)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 
@@ -81,9 +126,9 @@ mod tests {
         let mut list = Blocklist::default();
         list.load_file(&path).unwrap();
         assert_eq!(list.len(), 2);
-        assert!(list.contains_folded(&fold("PASSWORD1")));
-        assert!(list.contains_folded(&fold("caf\u{e9}!")));
-        assert!(!list.contains_folded(&fold("password")));
+        assert!(list.contains_folded(&fold("PASSWORD1")).unwrap());
+        assert!(list.contains_folded(&fold("caf\u{e9}!")).unwrap());
+        assert!(!list.contains_folded(&fold("password")).unwrap());
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The checker: applies a policy's rules and the strength estimate to a
 //! candidate password and returns a [`Verdict`].
 //!
-//! Pure: no I/O, no clock, no printing. History rules live in the history
-//! module and are added on top of this verdict.
+//! No clock, no printing, and no I/O except the few positioned reads of an
+//! already open filter file (breach filter, blocklist filters) per lookup.
+//! History rules live in the history module and are added on top of this
+//! verdict.
 
 use crate::blocklist::fold;
 use crate::policy::{HARD_MAX_LENGTH, Policy};
@@ -146,13 +148,38 @@ impl Checker {
         let inputs: Vec<&str> = words.iter().map(String::as_str).collect();
         let estimate = strength::estimate(normalised, &inputs);
         let blocklist = self.policy.blocklist();
-        if blocklist.contains_folded(&folded)
-            || (blocklist.uses_builtin() && estimate.is_common_password)
-        {
-            violations.push(Violation::new(
+        // A filter that cannot be read fails closed: the password is not
+        // accepted unchecked.
+        match blocklist.contains_folded(&folded) {
+            Ok(listed) if listed || (blocklist.uses_builtin() && estimate.is_common_password) => {
+                violations.push(Violation::new(
+                    Rule::Blocklist,
+                    "is on a list of banned or commonly used passwords",
+                ));
+            }
+            Ok(_) => {}
+            Err(_) => violations.push(Violation::new(
                 Rule::Blocklist,
-                "is on a list of banned or commonly used passwords",
-            ));
+                "could not be checked against a blocklist filter (the file is unreadable or damaged); tell an administrator",
+            )),
+        }
+        if let Some(filter) = self.policy.breach_filter() {
+            let found = crate::breach::breach_forms(password)
+                .iter()
+                .try_fold(false, |hit, form| {
+                    Ok::<_, crate::breach::FilterError>(hit || filter.contains(form)?)
+                });
+            match found {
+                Ok(false) => {}
+                Ok(true) => violations.push(Violation::new(
+                    Rule::Breached,
+                    "has appeared in a data breach; choose another",
+                )),
+                Err(_) => violations.push(Violation::new(
+                    Rule::Breached,
+                    "could not be checked against the breached-password filter (the file is unreadable or damaged); tell an administrator",
+                )),
+            }
         }
         let mut strength = estimate.strength;
         if strength.score < strength_rules.min_score {

@@ -32,6 +32,7 @@
 
 pub mod account;
 mod blocklist;
+pub mod breach;
 mod checker;
 pub mod crypt;
 mod error;

@@ -8,6 +8,7 @@
 
 pub use crate::account::AccountsPolicy;
 use crate::blocklist::Blocklist;
+use crate::breach::{Filter, FilterKind};
 use crate::error::{Error, PolicyError, Result};
 use crate::trusted_file::{self, FileRole};
 use regex::Regex;
@@ -127,6 +128,7 @@ impl Preset {
             },
             accounts: AccountsPolicy::default(),
             store: StorePolicy::default(),
+            breach: BreachPolicy { filter: None },
         };
         match self {
             Preset::Seed => seed,
@@ -304,6 +306,17 @@ pub struct StorePolicy {
 /// URL schemes `[store] url` accepts.
 pub const STORE_URL_SCHEMES: &[&str] = &["postgres", "postgresql"];
 
+/// `[breach]`: the breached-password filter (see [`crate::breach`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct BreachPolicy {
+    /// A filter built by `pwsentry breach build` (resolved against the
+    /// policy file's folder); candidates found in it break the `breached`
+    /// rule. The `nist-800-63b` preset expects one.
+    #[serde(serialize_with = "serialize_optional_path")]
+    pub filter: Option<PathBuf>,
+}
+
 /// The plain values of a policy, as `policy show` prints them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct Settings {
@@ -316,6 +329,7 @@ struct Settings {
     hashing: HashingPolicy,
     accounts: AccountsPolicy,
     store: StorePolicy,
+    breach: BreachPolicy,
 }
 
 /// A validated, immutable password policy.
@@ -335,6 +349,7 @@ pub struct Policy {
     patterns: Vec<Regex>,
     blocklist: Arc<Blocklist>,
     pepper: Option<Arc<Zeroizing<Vec<u8>>>>,
+    breach: Option<Arc<Filter>>,
 }
 
 impl PartialEq for Policy {
@@ -349,6 +364,7 @@ impl fmt::Debug for Policy {
             .field("settings", &self.settings)
             .field("blocklist_entries", &self.blocklist.len())
             .field("pepper", &self.pepper.as_ref().map(|_| "[redacted]"))
+            .field("breach_filter", &self.breach.as_ref().map(|f| f.path()))
             .finish()
     }
 }
@@ -607,12 +623,24 @@ impl Policy {
             })?)),
         };
         validate_store(&s.store).map_err(|m| err(spans.store, m))?;
+        let breach = match &s.breach.filter {
+            None => None,
+            Some(path) => Some(Arc::new(
+                Filter::open_kind(path, FilterKind::Breach).map_err(|e| {
+                    err(
+                        spans.breach_filter,
+                        format!("breach.filter {}: {e}", path.display()),
+                    )
+                })?,
+            )),
+        };
         Ok(Policy {
             settings: s,
             source: None,
             patterns,
             blocklist: Arc::new(blocklist),
             pepper,
+            breach,
         })
     }
 
@@ -652,6 +680,15 @@ impl Policy {
     pub fn store(&self) -> &StorePolicy {
         &self.settings.store
     }
+    /// `[breach]`.
+    pub fn breach(&self) -> &BreachPolicy {
+        &self.settings.breach
+    }
+    /// The open breached-password filter of `[breach] filter`, if any
+    /// (only its header has been read).
+    pub fn breach_filter(&self) -> Option<&Filter> {
+        self.breach.as_deref()
+    }
     /// The pepper read from `hashing.pepper_file`, if any.
     pub fn pepper(&self) -> Option<&[u8]> {
         self.pepper.as_deref().map(|p| p.as_slice())
@@ -678,6 +715,7 @@ fn unreachable_preset(preset: Preset) -> Policy {
         patterns: Vec::new(),
         blocklist: Arc::new(Blocklist::default()),
         pepper: None,
+        breach: None,
     }
 }
 
@@ -806,6 +844,7 @@ struct Spans {
     hashing: Option<usize>,
     pepper: Option<usize>,
     store: Option<usize>,
+    breach_filter: Option<usize>,
 }
 
 type S<T> = Option<Spanned<T>>;
@@ -822,6 +861,7 @@ struct RawPolicy {
     hashing: Option<RawHashing>,
     accounts: Option<RawAccounts>,
     store: Option<RawStore>,
+    breach: Option<RawBreach>,
 }
 
 #[derive(Deserialize, Default)]
@@ -890,6 +930,12 @@ struct RawAccounts {
 struct RawStore {
     path: S<String>,
     url: S<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBreach {
+    filter: S<String>,
 }
 
 fn set<T>(target: &mut T, value: S<T>) -> Option<usize> {
@@ -993,6 +1039,11 @@ impl RawPolicy {
             sp.store = sp.store.or(Some(u.span().start));
             let u = u.into_inner();
             s.store.url = (!u.is_empty()).then_some(u);
+        }
+        if let Some(f) = self.breach.and_then(|b| b.filter) {
+            sp.breach_filter = Some(f.span().start);
+            let f = f.into_inner();
+            s.breach.filter = (!f.is_empty()).then(|| resolve(base, &f));
         }
         if sp.max_age.is_none() {
             sp.max_age = sp.warn_days.or(sp.min_age);

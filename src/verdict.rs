@@ -38,6 +38,8 @@ pub enum Rule {
     ContextWord,
     /// Found in a blocklist.
     Blocklist,
+    /// Found in the breached-password filter (`[breach] filter`).
+    Breached,
     /// zxcvbn score below `strength.min_score`.
     MinScore,
     /// Contains a control character (NUL, tab, escape, ...).
@@ -54,7 +56,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the order violations are reported.
-    pub const ALL: [Rule; 19] = [
+    pub const ALL: [Rule; 20] = [
         Rule::ControlCharacters,
         Rule::MinLength,
         Rule::MaxLength,
@@ -69,6 +71,7 @@ impl Rule {
         Rule::Pattern,
         Rule::ContextWord,
         Rule::Blocklist,
+        Rule::Breached,
         Rule::MinScore,
         Rule::Reuse,
         Rule::RecentlyUsed,
@@ -92,6 +95,7 @@ impl Rule {
             Rule::Pattern => "pattern",
             Rule::ContextWord => "context_word",
             Rule::Blocklist => "blocklist",
+            Rule::Breached => "breached",
             Rule::MinScore => "min_score",
             Rule::ControlCharacters => "control_characters",
             Rule::Reuse => "reuse",

@@ -1,5 +1,6 @@
 //! Argument parsing, policy and store lookup, and dispatch to commands.
 
+mod breach_cmd;
 mod check;
 mod generate_cmd;
 mod help;
@@ -88,6 +89,10 @@ pub enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Print the man page (roff), or write it with --output
     Man(man::ManArgs),
+    /// Build or inspect a breached-password filter (Have I Been Pwned, offline)
+    Breach(breach_cmd::BreachArgs),
+    /// Build a filter from a large blocklist (O(1) per check)
+    Blocklist(breach_cmd::BlocklistArgs),
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
@@ -324,5 +329,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Serve(args) => serve_cmd::run(g, &args),
         Command::Completions(args) => generate_cmd::completions(g, &args),
         Command::Man(args) => man::run(g, &args),
+        Command::Breach(args) => breach_cmd::breach(g, &args),
+        Command::Blocklist(args) => breach_cmd::blocklist(g, &args),
     }
 }

@@ -56,6 +56,20 @@ pub fn run(g: &GlobalArgs, args: &PolicyArgs) -> anyhow::Result<u8> {
                 Some(path) => (Policy::from_file(&path)?, path.display().to_string()),
                 None => (Policy::default(), "built-in default".to_owned()),
             };
+            // The filter's header (format, version, checksum, length) was
+            // checked when the policy loaded; say so, and warn when the
+            // NIST preset has no breached-password filter to compare with.
+            if let Some(filter) = policy.breach_filter() {
+                eprintln!(
+                    "breach filter {}: valid ({} entries)",
+                    filter.path().display(),
+                    filter.header().entry_count
+                );
+            } else if policy.preset() == pwsentry::Preset::Nist80063b {
+                eprintln!(
+                    "warning: preset nist-800-63b without a [breach] filter: NIST SP 800-63B asks for a comparison with breached passwords; build one with `pwsentry breach build` (see docs/breach.md)"
+                );
+            }
             if g.json {
                 println!(
                     "{}",

@@ -3,6 +3,8 @@
 
 mod util;
 
+#[cfg(unix)] // FIFOs
+mod breach;
 mod check;
 mod cli;
 mod generate;

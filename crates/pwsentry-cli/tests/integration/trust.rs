@@ -862,7 +862,8 @@ fn old_databases_are_migrated_to_canonical_ids_and_collisions_refused() {
     let out = env.record(T0, "frank@x.org", P1);
     assert_eq!(out.code, 2, "{out:?}");
     // Under --json the error is an object on stderr; its message names them.
-    let error: serde_json::Value = serde_json::from_str(out.stderr.trim()).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    let error: serde_json::Value =
+        serde_json::from_str(out.stderr.trim()).unwrap_or_else(|e| panic!("{e}: {out:?}"));
     let message = error["error"]["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("\"Dave@x.org\", \"dave@X.org\" would all become \"dave@x.org\"")
