@@ -38,7 +38,7 @@ pub struct App {
     pub decoy_hash: String,
 }
 
-/// The server's routes with their limits, for [`axum::serve`] with
+/// The server's routes with their limits, for [`axum::serve()`] with
 /// `into_make_service_with_connect_info::<SocketAddr>()`.
 pub fn router(config: Config) -> Router {
     let decoy = Password::new(format!("{:032x}", rand::random::<u128>()));
