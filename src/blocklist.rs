@@ -2,11 +2,11 @@
 //! ignoring case.
 //!
 //! Loaded once, with the policy; lookups are a hash probe. Entries are kept
-//! NFC-normalised and lowercased, the same form the candidate is compared in.
+//! in the matching form (NFKC + case-folded), the form the candidate is
+//! compared in.
 
 use std::collections::HashSet;
 use std::path::Path;
-use unicode_normalization::UnicodeNormalization;
 
 /// Largest blocklist file read (256 MiB): a policy pointing at `/dev/zero`
 /// or a runaway file fails clearly instead of exhausting memory.
@@ -19,9 +19,11 @@ pub(crate) struct Blocklist {
     builtin: bool,
 }
 
-/// The form both entries and candidates are compared in.
+/// The form both entries and candidates are compared in: the matching form
+/// (NFKC, full case folding, hidden characters removed; see
+/// `normalise::matching_form`).
 pub(crate) fn fold(s: &str) -> String {
-    s.nfc().flat_map(char::to_lowercase).collect()
+    crate::normalise::matching_form(s).to_string()
 }
 
 impl Blocklist {

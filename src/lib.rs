@@ -36,6 +36,7 @@ mod error;
 pub mod generate;
 pub mod history;
 pub mod mailhash;
+mod normalise;
 pub mod policy;
 pub mod rotation;
 mod rules;

@@ -388,7 +388,7 @@ fn live_meter(checker: &Checker, context: &Context, screen: &Screen, buf: &str) 
         .score()
         .map_or_else(|| "-".to_owned(), |s| s.to_string());
     lines.push(format!("  {bar} {score}/4 {words}"));
-    let chars = buf.nfc().count();
+    let chars = checker.policy().length().measure(buf);
     let hints = live_hints(checker, &verdict, buf);
     if hints.is_empty() {
         lines.push(format!("  {chars} characters; meets the rules so far"));
@@ -427,7 +427,7 @@ fn live_hints(checker: &Checker, verdict: &Verdict, buf: &str) -> Vec<String> {
         .map(|v: &Violation| match v.rule {
             Rule::MinLength => {
                 let min = policy.length().min;
-                let n = (min as usize).saturating_sub(buf.nfc().count());
+                let n = (min as usize).saturating_sub(policy.length().measure(buf));
                 format!("at least {min} characters: {n} more")
             }
             Rule::MaxLength => format!("at most {} characters", policy.length().max),

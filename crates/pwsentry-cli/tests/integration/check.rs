@@ -21,6 +21,8 @@ struct Case {
     account: Option<String>,
     #[serde(default)]
     user_inputs: Vec<String>,
+    /// A password whose strength (score and guesses) the verdict must have.
+    same_strength_as: Option<String>,
     violations: Vec<String>,
 }
 
@@ -47,6 +49,21 @@ fn rule_table() {
         let want: BTreeSet<&str> = case.violations.iter().map(String::as_str).collect();
         if got != want {
             failures.push(format!("{}: got {got:?}, want {want:?}", case.name));
+        }
+        if let Some(other) = &case.same_strength_as {
+            let strength = |v: &pwsentry::Verdict| {
+                v.strength()
+                    .map(|s| (s.score, s.guesses_log10.to_bits(), s.bounded))
+            };
+            let theirs = checker.evaluate(other, &ctx);
+            if strength(&verdict) != strength(&theirs) || strength(&verdict).is_none() {
+                failures.push(format!(
+                    "{}: strength {:?}, want that of {other:?}: {:?}",
+                    case.name,
+                    verdict.strength(),
+                    theirs.strength()
+                ));
+            }
         }
         assert_eq!(verdict.accepted(), want.is_empty(), "{}", case.name);
     }
