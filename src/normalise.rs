@@ -40,10 +40,12 @@ use unicode_segmentation::UnicodeSegmentation;
 use zeroize::Zeroizing;
 
 /// Passes of [`matching_form`] at most. NFKC and case folding are each
-/// idempotent, but one can undo the other's work (folding `ẞ` gives `ss`,
-/// NFKC of a folded compatibility character can give a new capital); two
-/// passes reach the fixed point on everything the property tests generate,
-/// the bound only keeps the cost linear whatever the input.
+/// idempotent, but one can undo the other's work (removing a hidden
+/// character can let two neighbours compose; Unicode's own NFKC_Casefold
+/// is defined by closure for this reason). One pass (NFKC, fold, NFKC)
+/// reached the fixed point on every input the property tests generate and
+/// the second only confirms it; the bound keeps the cost linear whatever
+/// the input.
 const MAX_PASSES: usize = 4;
 
 const ZERO_WIDTH_JOINER: char = '\u{200D}';
@@ -273,4 +275,267 @@ fn emoji_element(chars: &[char], i: &mut usize) -> bool {
 
 fn is_tag_spec(c: char) -> bool {
     ('\u{E0020}'..='\u{E007E}').contains(&c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn fullwidth_ligatures_and_case_meet_in_the_matching_form() {
+        let m = |s: &str| matching_form(s).to_string();
+        assert_eq!(m("\u{FF30}\u{FF41}\u{FF53}\u{FF53}\u{FF11}!"), "pass1!");
+        assert_eq!(m("PASSWORD"), "password");
+        assert_eq!(m("pass\u{200B}word"), "password");
+        assert_eq!(m("\u{FB01}sh"), "fish");
+        assert_eq!(m("STRA\u{1E9E}E"), "strasse");
+        assert_eq!(m("stra\u{DF}e"), "strasse");
+        assert_eq!(m("\u{3A3}\u{39F}\u{3A3}"), "\u{3C3}\u{3BF}\u{3C3}");
+        assert_eq!(m("\u{212B}ngstr\u{F6}m"), m("\u{C5}NGSTRO\u{308}M"));
+        assert_eq!(m("\u{2460}\u{24B6}"), "1a", "circled digit and letter");
+        // U+FFA0 maps under NFKC to a default-ignorable Hangul filler.
+        assert_eq!(m("a\u{FFA0}b"), "ab");
+    }
+
+    #[test]
+    fn the_scoring_form_keeps_case() {
+        let s = |x: &str| scoring_form(x).to_string();
+        assert_eq!(
+            s("\u{FF30}\u{FF41}\u{FF53}\u{FF53}\u{FF57}\u{FF4F}\u{FF52}\u{FF44}\u{FF11}!"),
+            "Password1!"
+        );
+        assert_eq!(s("Password123!\u{200B}"), "Password123!");
+        assert_eq!(s("Tr0ub4dor&3"), "Tr0ub4dor&3");
+        assert_eq!(s("\u{C5}ngstr\u{F6}m1988&"), "\u{C5}ngstr\u{F6}m1988&");
+    }
+
+    #[test]
+    fn ascii_takes_the_fast_path_correctly() {
+        // The fast path assumes no ASCII character is default-ignorable and
+        // that NFKC + folding of ASCII is lowercasing.
+        for b in 0u8..0x80 {
+            let c = b as char;
+            assert!(!is_default_ignorable(c), "{c:?}");
+            let s = c.to_string();
+            assert_eq!(*to_fixed_point(&s, true), *matching_form(&s), "{c:?}");
+            assert_eq!(*to_fixed_point(&s, false), *scoring_form(&s), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn classes_follow_general_category() {
+        assert_eq!(char_class('A'), CharClass::Uppercase);
+        assert_eq!(char_class('\u{1C5}'), CharClass::Uppercase, "titlecase Dž");
+        assert_eq!(char_class('z'), CharClass::Lowercase);
+        assert_eq!(char_class('\u{4E2D}'), CharClass::Caseless);
+        assert_eq!(char_class('\u{663}'), CharClass::Digit);
+        assert_eq!(char_class('@'), CharClass::Symbol);
+        assert_eq!(char_class(' '), CharClass::Symbol);
+        assert_eq!(char_class('\u{1F600}'), CharClass::Symbol);
+        assert_eq!(char_class('\u{E000}'), CharClass::Symbol, "private use");
+        for mark in ['\u{301}', '\u{93C}', '\u{903}', '\u{20DD}', '\u{FE0F}'] {
+            assert_eq!(char_class(mark), CharClass::None, "{mark:?}");
+        }
+        for format in ['\u{200B}', '\u{200D}', '\u{202E}', '\u{600}', '\u{E0067}'] {
+            assert_eq!(char_class(format), CharClass::None, "{format:?}");
+        }
+        assert_eq!(char_class('\u{378}'), CharClass::None, "unassigned");
+        for control in [
+            '\0', '\t', '\u{7F}', '\u{85}', '\u{2028}', '\u{2029}', '\u{FDD0}',
+        ] {
+            assert_eq!(char_class(control), CharClass::Control, "{control:?}");
+        }
+        assert_eq!(char_class('\u{10FFFF}'), CharClass::Control, "noncharacter");
+    }
+
+    #[test]
+    fn default_ignorables_come_from_unicode_data() {
+        for c in [
+            '\u{AD}',
+            '\u{34F}',
+            '\u{61C}',
+            '\u{115F}',
+            '\u{17B4}',
+            '\u{180B}',
+            '\u{180E}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{202E}',
+            '\u{2060}',
+            '\u{2066}',
+            '\u{3164}',
+            '\u{FE00}',
+            '\u{FE0F}',
+            '\u{FEFF}',
+            '\u{FFA0}',
+            '\u{1BCA0}',
+            '\u{E0001}',
+            '\u{E0100}',
+            '\u{E0FFF}',
+        ] {
+            assert!(is_default_ignorable(c), "{c:?}");
+        }
+        for c in [
+            'a',
+            ' ',
+            '\u{A0}',
+            '\u{3000}',
+            '\u{301}',
+            '\u{600}',
+            '\u{FFF9}',
+            '\u{1F600}',
+        ] {
+            assert!(!is_default_ignorable(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn emoji_sequences() {
+        for ok in [
+            "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}\u{200D}\u{1F466}",
+            "\u{1F468}\u{1F3FB}\u{200D}\u{1F469}\u{1F3FF}\u{200D}\u{1F466}\u{1F3FD}",
+            "\u{2764}\u{FE0F}",
+            "\u{2764}\u{FE0E}",
+            "\u{A9}\u{FE0F}",
+            "#\u{FE0F}\u{20E3}",
+            "1\u{20E3}",
+            "\u{1F3F4}\u{E0067}\u{E0062}\u{E0077}\u{E006C}\u{E0073}\u{E007F}",
+            "\u{1F3F3}\u{FE0F}\u{200D}\u{1F308}",
+            "\u{1F469}\u{200D}\u{2764}\u{FE0F}\u{200D}\u{1F48B}\u{200D}\u{1F468}",
+            "\u{1F1EB}\u{1F1F7}",
+        ] {
+            assert_eq!(graphemes(ok).count(), 1, "{ok:?} is one grapheme");
+            assert!(is_emoji_sequence(ok), "{ok:?}");
+        }
+        for bad in [
+            "x\u{FE0F}",
+            "1\u{FE0F}",
+            "\u{1F600}\u{FE0F}",
+            "\u{1F600}\u{200D}",
+            "\u{200D}",
+            "\u{1F3F4}\u{E0067}\u{E0062}",
+            "\u{1F3F4}\u{E007F}\u{E0067}",
+            "\u{1F1EB}",
+            "a\u{200D}",
+            "",
+        ] {
+            assert!(!is_emoji_sequence(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_grapheme_of_ten_thousand_marks() {
+        let s: String = std::iter::once('a')
+            .chain(std::iter::repeat_n('\u{301}', 10_000))
+            .collect();
+        assert_eq!(grapheme_count(&s), 1);
+        let m = matching_form(&s);
+        assert!(m.starts_with('\u{E1}'), "a + acute composes");
+        assert_eq!(m.chars().count(), 10_000);
+        // Marks of different classes in reverse canonical order: NFKC sorts
+        // them (a stable sort, n log n), and the result is still stable.
+        let mixed: String = std::iter::once('a')
+            .chain(std::iter::repeat_n("\u{301}\u{316}", 5_000).flat_map(str::chars))
+            .collect();
+        let m = matching_form(&mixed);
+        assert_eq!(m.chars().count(), 10_000);
+        assert_eq!(*matching_form(&m), *m);
+    }
+
+    /// Characters where NFKC and case folding interact, or that expand.
+    const TRICKY: &[char] = &[
+        'A',
+        'z',
+        '\u{DF}',
+        '\u{1E9E}',
+        '\u{130}',
+        '\u{131}',
+        '\u{345}',
+        '\u{390}',
+        '\u{3A3}',
+        '\u{3C2}',
+        '\u{1C4}',
+        '\u{1C5}',
+        '\u{1F88}',
+        '\u{1FBC}',
+        '\u{2126}',
+        '\u{212A}',
+        '\u{212B}',
+        '\u{FB01}',
+        '\u{FB03}',
+        '\u{FDFA}',
+        '\u{FF21}',
+        '\u{FF41}',
+        '\u{FFA0}',
+        '\u{3164}',
+        '\u{1100}',
+        '\u{1161}',
+        '\u{11A8}',
+        '\u{AC00}',
+        '\u{300}',
+        '\u{301}',
+        '\u{316}',
+        '\u{327}',
+        '\u{200B}',
+        '\u{200D}',
+        '\u{FE0F}',
+        '\u{E0100}',
+        '\u{1D400}',
+        '\u{1D5A0}',
+        '\u{2460}',
+        '\u{24B6}',
+        '\u{24D0}',
+        '\u{33C2}',
+        '\u{3250}',
+        '\u{10400}',
+        '\u{1E900}',
+        '\u{AB70}',
+        '\u{13F8}',
+        '\u{0958}',
+        '\u{093C}',
+        '\u{FB2A}',
+        '\u{F900}',
+    ];
+
+    fn tricky_string() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(TRICKY), 0..24)
+            .prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn matching_form_is_idempotent(s in any::<String>()) {
+            let once = matching_form(&s);
+            prop_assert_eq!(&*matching_form(&once), &*once);
+            prop_assert!(!once.chars().any(is_default_ignorable));
+        }
+
+        #[test]
+        fn matching_form_is_idempotent_on_tricky_text(s in tricky_string()) {
+            let once = matching_form(&s);
+            prop_assert_eq!(&*matching_form(&once), &*once);
+            // A fixed point within the pass bound: one more pass changes nothing.
+            prop_assert_eq!(&*pass(&once, true), &*once);
+            let scored = scoring_form(&s);
+            prop_assert_eq!(&*scoring_form(&scored), &*scored);
+        }
+
+        #[test]
+        fn matching_form_ignores_case_and_width(s in "[a-zA-Z0-9]{0,16}") {
+            let fullwidth: String = s
+                .chars()
+                .map(|c| char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c))
+                .collect();
+            let lower = s.to_ascii_lowercase();
+            let from_fullwidth = matching_form(&fullwidth);
+            let from_upper = matching_form(&s.to_uppercase());
+            prop_assert_eq!(from_fullwidth.as_str(), lower.as_str());
+            prop_assert_eq!(from_upper.as_str(), lower.as_str());
+        }
+    }
 }
