@@ -129,9 +129,13 @@ impl Checker {
         // NFC changes a code point count by a small factor at most; anything
         // this far over the limit is rejected before we spend time on it.
         if password.len() > 4 * 4 * max_code_points
-            && password.chars().nth(4 * max_code_points).is_some()
+            && let Some((cut, _)) = password.char_indices().nth(4 * max_code_points)
         {
-            return too_long(&self.policy, length.max);
+            // Say which limit it is: too many characters, or a few
+            // characters made of very many code points.
+            let few = length.count == LengthUnit::Graphemes
+                && normalise::grapheme_count(&password[..cut]) <= length.max as usize;
+            return too_long(&self.policy, if few { HARD_MAX_LENGTH } else { length.max });
         }
         let owned: Option<Zeroizing<String>> = match is_nfc_quick(password.chars()) {
             IsNormalized::Yes => None,
