@@ -252,7 +252,8 @@ pub struct CompositionPolicy {
     pub min_uppercase: u32,
     /// Fewest decimal digits.
     pub min_digits: u32,
-    /// Fewest symbols: characters that are neither letters nor digits (space counts).
+    /// Fewest symbols: characters that are neither letters nor digits (space
+    /// and emoji count; marks and format characters never do).
     pub min_symbols: u32,
     /// Fewest of the four classes lowercase, uppercase, digit, symbol.
     pub min_classes: u32,
