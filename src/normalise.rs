@@ -53,6 +53,7 @@ const TEXT_PRESENTATION: char = '\u{FE0E}';
 const EMOJI_PRESENTATION: char = '\u{FE0F}';
 const COMBINING_KEYCAP: char = '\u{20E3}';
 const CANCEL_TAG: char = '\u{E007F}';
+const BLACK_FLAG: char = '\u{1F3F4}';
 
 /// The matching form of `s`: NFKC, full case folding, default-ignorable
 /// code points removed, to a fixed point (`matching_form(matching_form(s))
@@ -258,12 +259,19 @@ fn emoji_element(chars: &[char], i: &mut usize) -> bool {
             Some(m) if EmojiModifier::for_char(m) && EmojiModifierBase::for_char(base) => p += 1,
             _ => {}
         }
-        // Tag sequence: tag_spec (E0020..E007E)+ then CANCEL TAG.
+        // Tag sequence (ED-14a), limited to what Unicode uses them for:
+        // a flag of a subdivision (`gbsct`), WAVING BLACK FLAG then 3 to 7
+        // tag letters or digits then CANCEL TAG. Tags are invisible, and an
+        // open-ended run of them would carry hidden text.
         if at(p).is_some_and(is_tag_spec) {
+            let start = p;
             while at(p).is_some_and(is_tag_spec) {
                 p += 1;
             }
-            if at(p) != Some(CANCEL_TAG) {
+            let subdivision = base == BLACK_FLAG
+                && (3..=7).contains(&(p - start))
+                && chars[start..p].iter().all(|c| is_subdivision_tag(*c));
+            if !subdivision || at(p) != Some(CANCEL_TAG) {
                 return false;
             }
             p += 1;
@@ -275,6 +283,11 @@ fn emoji_element(chars: &[char], i: &mut usize) -> bool {
 
 fn is_tag_spec(c: char) -> bool {
     ('\u{E0020}'..='\u{E007E}').contains(&c)
+}
+
+/// TAG DIGIT ZERO..NINE, TAG LATIN SMALL LETTER A..Z.
+fn is_subdivision_tag(c: char) -> bool {
+    ('\u{E0030}'..='\u{E0039}').contains(&c) || ('\u{E0061}'..='\u{E007A}').contains(&c)
 }
 
 #[cfg(test)]
@@ -418,6 +431,11 @@ mod tests {
             "\u{200D}",
             "\u{1F3F4}\u{E0067}\u{E0062}",
             "\u{1F3F4}\u{E007F}\u{E0067}",
+            // Tags as hidden text: too long, capitals, or not after a flag.
+            "\u{1F3F4}\u{E0068}\u{E0069}\u{E0064}\u{E0064}\u{E0065}\u{E006E}\u{E0074}\u{E0078}\u{E007F}",
+            "\u{1F3F4}\u{E0047}\u{E0042}\u{E0053}\u{E007F}",
+            "\u{1F600}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}",
+            "\u{1F3F4}\u{E0020}\u{E0067}\u{E0062}\u{E007F}",
             "\u{1F1EB}",
             "a\u{200D}",
             "",

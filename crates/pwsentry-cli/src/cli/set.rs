@@ -480,7 +480,7 @@ fn live_hints(checker: &Checker, verdict: &Verdict, buf: &str) -> Vec<String> {
                 "harder to guess: strength {} of 4 needed; add words or characters",
                 policy.strength().min_score
             ),
-            Rule::ControlCharacters => "no control characters such as tab".to_owned(),
+            Rule::ControlCharacters => "no control or invisible characters".to_owned(),
             _ => v.message.clone(),
         })
         .collect()
