@@ -384,7 +384,7 @@ fn cli_unicode_reproductions() {
             args.extend(["--policy".to_owned(), path.display().to_string()]);
         }
         args.push("check".to_owned());
-        let out = pwsentry(&args).stdin(&format!("{password}\n")).run();
+        let out = pwsentry(args).stdin(format!("{password}\n")).run();
         assert_eq!(out.code, 1, "{password:?} must be rejected: {out:?}");
         out.json()
     };
