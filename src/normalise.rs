@@ -72,9 +72,20 @@ pub(crate) fn matching_form(s: &str) -> Zeroizing<String> {
     to_fixed_point(s, true)
 }
 
+/// Code points of the input that [`scoring_form`] reads. zxcvbn scores only
+/// its first 100 characters, and NFKC shrinks text by at most 3 to 1
+/// (Hangul jamo), so 400 code points give it all it reads, while one
+/// character can expand 18-fold (U+FDFA): the cut keeps the cost flat.
+pub(crate) const SCORING_PREFIX: usize = 400;
+
 /// The scoring form of `s`: NFKC with the default-ignorable code points
-/// removed, case kept. What zxcvbn scores.
+/// removed, case kept, of the first [`SCORING_PREFIX`] code points. What
+/// zxcvbn scores.
 pub(crate) fn scoring_form(s: &str) -> Zeroizing<String> {
+    let s = match s.char_indices().nth(SCORING_PREFIX) {
+        Some((cut, _)) => &s[..cut],
+        None => s,
+    };
     if s.is_ascii() {
         return Zeroizing::new(s.to_owned());
     }
@@ -84,6 +95,9 @@ pub(crate) fn scoring_form(s: &str) -> Zeroizing<String> {
 fn to_fixed_point(s: &str, fold: bool) -> Zeroizing<String> {
     let mut current = pass(s, fold);
     for _ in 1..MAX_PASSES {
+        if is_fixed_point(&current, fold) {
+            break;
+        }
         let next = pass(&current, fold);
         if next == current {
             break;
@@ -91,6 +105,16 @@ fn to_fixed_point(s: &str, fold: bool) -> Zeroizing<String> {
         current = next;
     }
     current
+}
+
+/// `true` when [`pass`] would give `s` back, found more cheaply than by
+/// running it: `s` holds no default-ignorable (every pass output), is in
+/// NFKC by the quick check, and (when folding) case folding leaves it
+/// unchanged; then NFKC(fold(NFKC(s))) = s.
+fn is_fixed_point(s: &str, fold: bool) -> bool {
+    use unicode_normalization::{IsNormalized, is_nfkc_quick};
+    is_nfkc_quick(s.chars()) == IsNormalized::Yes
+        && (!fold || CaseMapper::new().fold_string(s) == s)
 }
 
 /// One pass: NFKC without default-ignorables, then (when `fold`) case
