@@ -117,21 +117,37 @@ fn is_fixed_point(s: &str, fold: bool) -> bool {
         && (!fold || CaseMapper::new().fold_string(s) == s)
 }
 
+/// Most characters of a form. A password has at most 1024 code points,
+/// but NFKC can expand one 18-fold (U+FDFA) and folding 3-fold; past this
+/// many characters a form is cut, so that its cost stays flat whatever the
+/// input. Nothing compared in these forms is that long: a blocklist entry
+/// is cut the same way, and a context word found only past this point is
+/// missed (in a password already made of such expanding characters).
+pub(crate) const MAX_FORM_CHARS: usize = 4096;
+
 /// One pass: NFKC without default-ignorables, then (when `fold`) case
-/// folding and NFKC again.
+/// folding and NFKC again; each step reads only what it needs to write
+/// [`MAX_FORM_CHARS`] characters.
 fn pass(s: &str, fold: bool) -> Zeroizing<String> {
     let compat = || {
         s.chars()
             .filter(|c| !is_default_ignorable(*c))
             .nfkc()
             .filter(|c| !is_default_ignorable(*c))
+            .take(MAX_FORM_CHARS)
     };
     let nfkc = collect_exact(compat);
     if !fold {
         return nfkc;
     }
     let folded = case_fold(&nfkc);
-    collect_exact(|| folded.chars().nfkc().filter(|c| !is_default_ignorable(*c)))
+    collect_exact(|| {
+        folded
+            .chars()
+            .nfkc()
+            .filter(|c| !is_default_ignorable(*c))
+            .take(MAX_FORM_CHARS)
+    })
 }
 
 /// Collects the characters `make()` yields into a buffer of exactly their
@@ -476,14 +492,18 @@ mod tests {
         assert_eq!(grapheme_count(&s), 1);
         let m = matching_form(&s);
         assert!(m.starts_with('\u{E1}'), "a + acute composes");
-        assert_eq!(m.chars().count(), 10_000);
+        assert_eq!(m.chars().count(), MAX_FORM_CHARS);
+        // U+FDFA is 18 characters in NFKC: the form is cut, not 18,432 long.
+        let wide = "\u{FDFA}".repeat(1024);
+        assert_eq!(matching_form(&wide).chars().count(), MAX_FORM_CHARS);
+        assert_eq!(*matching_form(&matching_form(&wide)), *matching_form(&wide));
         // Marks of different classes in reverse canonical order: NFKC sorts
         // them (a stable sort, n log n), and the result is still stable.
         let mixed: String = std::iter::once('a')
             .chain(std::iter::repeat_n("\u{301}\u{316}", 5_000).flat_map(str::chars))
             .collect();
         let m = matching_form(&mixed);
-        assert_eq!(m.chars().count(), 10_000);
+        assert_eq!(m.chars().count(), MAX_FORM_CHARS);
         assert_eq!(*matching_form(&m), *m);
     }
 
