@@ -5,13 +5,12 @@
 //! hash probe; it is size-limited, since it is reread by every process. A
 //! list of any size can instead be built into a filter file (`pwsentry
 //! blocklist build`): only its header is read at load time and each lookup
-//! costs O(1) reads (see [`crate::breach`]). Entries are kept NFC-normalised
-//! and lowercased, the same form the candidate is compared in.
+//! costs O(1) reads (see [`crate::breach`]). Entries are kept in the
+//! matching form (NFKC + case-folded), the form the candidate is compared in.
 
 use crate::breach::{Filter, FilterError, FilterKind};
 use std::collections::HashSet;
 use std::path::Path;
-use unicode_normalization::UnicodeNormalization;
 
 /// Largest plain-text blocklist read (4 MiB, about 400,000 passwords;
 /// loading it costs every process about a quarter of a second). Larger
@@ -27,9 +26,11 @@ pub(crate) struct Blocklist {
     builtin: bool,
 }
 
-/// The form both entries and candidates are compared in.
+/// The form both entries and candidates are compared in: the matching form
+/// (NFKC, full case folding, hidden characters removed; see
+/// `normalise::matching_form`).
 pub(crate) fn fold(s: &str) -> String {
-    s.nfc().flat_map(char::to_lowercase).collect()
+    crate::normalise::matching_form(s).to_string()
 }
 
 impl Blocklist {

@@ -7,7 +7,8 @@
 //! verdict.
 
 use crate::blocklist::fold;
-use crate::policy::{HARD_MAX_LENGTH, Policy};
+use crate::normalise;
+use crate::policy::{HARD_MAX_LENGTH, LengthUnit, Policy};
 use crate::rules::{self, Counts};
 use crate::strength;
 use crate::verdict::{Rule, Verdict, Violation};
@@ -47,7 +48,8 @@ impl Context {
         self.account.as_deref()
     }
 
-    /// Every context word, lowercased and NFC-normalised, without duplicates.
+    /// Every context word in the matching form (NFKC, case-folded, hidden
+    /// characters removed), without duplicates.
     pub fn words(&self) -> Vec<String> {
         let mut words: Vec<String> = Vec::new();
         let mut push = |w: &str| {
@@ -109,14 +111,32 @@ impl Checker {
     /// Applies every non-history rule to `password`.
     ///
     /// The password is NFC-normalised first, so composed and decomposed
-    /// forms of the same text get the same verdict. Inputs longer than the
-    /// policy's maximum are rejected (`max_length`) without being scored.
+    /// forms of the same text get the same verdict; length and character
+    /// classes are counted on that form, in grapheme clusters (what a person
+    /// types) unless the policy counts code points. zxcvbn scores its NFKC
+    /// form; blocklists, the built-in common-password list and context words
+    /// compare its NFKC + case-folded form, so fullwidth or invisible
+    /// characters change nothing there. Inputs longer than the policy's
+    /// maximum are rejected (`max_length`) without being scored.
     pub fn evaluate(&self, password: &str, context: &Context) -> Verdict {
-        let max = self.policy.length().max.min(HARD_MAX_LENGTH) as usize;
+        let length = self.policy.length();
+        // Code points allowed: a grapheme may hold many, but the cost of the
+        // rules must stay bounded, so HARD_MAX_LENGTH caps them whatever the
+        // unit.
+        let max_code_points = match length.count {
+            LengthUnit::CodePoints => length.max.min(HARD_MAX_LENGTH),
+            LengthUnit::Graphemes => HARD_MAX_LENGTH,
+        } as usize;
         // NFC changes a code point count by a small factor at most; anything
         // this far over the limit is rejected before we spend time on it.
-        if password.len() > 4 * 4 * max && password.chars().nth(4 * max).is_some() {
-            return too_long(&self.policy);
+        if password.len() > 4 * 4 * max_code_points
+            && let Some((cut, _)) = password.char_indices().nth(4 * max_code_points)
+        {
+            // Say which limit it is: too many characters, or a few
+            // characters made of very many code points.
+            let few = length.count == LengthUnit::Graphemes
+                && normalise::grapheme_count(&password[..cut]) <= length.max as usize;
+            return too_long(&self.policy, if few { HARD_MAX_LENGTH } else { length.max });
         }
         let owned: Option<Zeroizing<String>> = match is_nfc_quick(password.chars()) {
             IsNormalized::Yes => None,
@@ -124,11 +144,18 @@ impl Checker {
         };
         let normalised: &str = owned.as_ref().map_or(password, |s| s.as_str());
         let counts = Counts::of(normalised);
-        if counts.chars as usize > max {
-            return too_long(&self.policy);
+        let units = match length.count {
+            LengthUnit::CodePoints => counts.chars,
+            LengthUnit::Graphemes => counts.graphemes,
+        };
+        if units > length.max {
+            return too_long(&self.policy, length.max);
+        }
+        if counts.chars as usize > max_code_points {
+            return too_long(&self.policy, HARD_MAX_LENGTH);
         }
         let mut violations: Vec<Violation> = Vec::new();
-        violations.extend(rules::length(counts.chars, self.policy.length()));
+        violations.extend(rules::length(units, length));
         violations.extend(rules::composition(
             normalised,
             &counts,
@@ -137,7 +164,7 @@ impl Checker {
         ));
 
         let words = context.words();
-        let folded = Zeroizing::new(fold(normalised));
+        let folded = normalise::matching_form(normalised);
         let strength_rules = self.policy.strength();
         if strength_rules.reject_context_words && rules::contains_context_word(&folded, &words) {
             violations.push(Violation::new(
@@ -146,7 +173,7 @@ impl Checker {
             ));
         }
         let inputs: Vec<&str> = words.iter().map(String::as_str).collect();
-        let estimate = strength::estimate(normalised, &inputs);
+        let estimate = strength::estimate(&normalise::scoring_form(normalised), &inputs);
         let blocklist = self.policy.blocklist();
         // A filter that cannot be read fails closed: the password is not
         // accepted unchecked.
@@ -207,15 +234,18 @@ impl Checker {
     }
 }
 
-fn too_long(policy: &Policy) -> Verdict {
-    let max = policy.length().max;
-    Verdict::new(
-        vec![Violation::new(
-            Rule::MaxLength,
-            format!("must be at most {max} characters long"),
-        )],
-        None,
-    )
+/// The `max_length` verdict: over the policy's maximum, or (`max` =
+/// [`HARD_MAX_LENGTH`]) over the code-point cap that bounds the cost of
+/// characters made of many code points.
+fn too_long(policy: &Policy, max: u32) -> Verdict {
+    let message = if max == policy.length().max {
+        format!("must be at most {max} characters long")
+    } else {
+        format!(
+            "must be at most {max} Unicode code points long (some of these characters are made of many)"
+        )
+    };
+    Verdict::new(vec![Violation::new(Rule::MaxLength, message)], None)
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ mod error;
 pub mod generate;
 pub mod history;
 pub mod mailhash;
+mod normalise;
 #[cfg(unix)]
 pub mod passwd_file;
 pub mod policy;

@@ -92,7 +92,11 @@ impl Preset {
     fn settings(self) -> Settings {
         let seed = Settings {
             preset: self,
-            length: LengthPolicy { min: 8, max: 128 },
+            length: LengthPolicy {
+                min: 8,
+                max: 128,
+                count: LengthUnit::Graphemes,
+            },
             composition: CompositionPolicy {
                 min_letters: 1,
                 min_lowercase: 0,
@@ -133,7 +137,13 @@ impl Preset {
         match self {
             Preset::Seed => seed,
             Preset::Nist80063b => Settings {
-                length: LengthPolicy { min: 15, max: 128 },
+                // SP 800-63B § 3.1.1.2: "each Unicode code point SHALL be
+                // counted as a single character".
+                length: LengthPolicy {
+                    min: 15,
+                    max: 128,
+                    count: LengthUnit::CodePoints,
+                },
                 composition: CompositionPolicy {
                     min_letters: 0,
                     min_digits: 0,
@@ -158,7 +168,10 @@ impl Preset {
                 ..seed
             },
             Preset::PciDss4 => Settings {
-                length: LengthPolicy { min: 12, max: 128 },
+                length: LengthPolicy {
+                    min: 12,
+                    ..seed.length
+                },
                 composition: CompositionPolicy {
                     min_symbols: 0,
                     ..seed.composition
@@ -185,14 +198,52 @@ impl fmt::Display for Preset {
     }
 }
 
-/// `[length]`: bounds in Unicode code points, counted after NFC.
+/// `[length]`: bounds, counted after NFC in [`LengthPolicy::count`] units.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct LengthPolicy {
-    /// Fewest code points.
+    /// Fewest characters.
     pub min: u32,
-    /// Most code points; longer inputs are rejected without being scored.
+    /// Most characters; longer inputs are rejected without being scored.
+    /// Whatever the unit, no password may exceed [`HARD_MAX_LENGTH`] code
+    /// points.
     pub max: u32,
+    /// What a character is: a grapheme cluster (the default) or a code point.
+    pub count: LengthUnit,
+}
+
+impl LengthPolicy {
+    /// The length of `password` as this policy counts it: grapheme clusters
+    /// or code points of its NFC form. For progress meters ("3 more").
+    ///
+    /// ```
+    /// use pwsentry::{Policy, Preset};
+    /// let family = "a1\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
+    /// assert_eq!(Policy::default().length().measure(family), 3);
+    /// assert_eq!(Policy::from_preset(Preset::Nist80063b).length().measure(family), 7);
+    /// ```
+    pub fn measure(&self, password: &str) -> usize {
+        use unicode_normalization::UnicodeNormalization;
+        let nfc = Zeroizing::new(password.nfc().collect::<String>());
+        match self.count {
+            LengthUnit::Graphemes => crate::normalise::grapheme_count(&nfc),
+            LengthUnit::CodePoints => nfc.chars().count(),
+        }
+    }
+}
+
+/// `[length] count`: the unit of the length rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LengthUnit {
+    /// Extended grapheme clusters (Unicode UAX #29): what a person types
+    /// and sees as one character. `क़` (two code points), `é` written with a
+    /// combining accent and a family emoji (seven code points) each count
+    /// as one.
+    Graphemes,
+    /// Unicode code points of the NFC text, as NIST SP 800-63B counts.
+    CodePoints,
 }
 
 /// `[composition]`: character mix. `0` switches a rule off.
@@ -207,7 +258,8 @@ pub struct CompositionPolicy {
     pub min_uppercase: u32,
     /// Fewest decimal digits.
     pub min_digits: u32,
-    /// Fewest symbols: characters that are neither letters nor digits (space counts).
+    /// Fewest symbols: characters that are neither letters nor digits (space
+    /// and emoji count; marks and format characters never do).
     pub min_symbols: u32,
     /// Fewest of the four classes lowercase, uppercase, digit, symbol.
     pub min_classes: u32,
@@ -869,6 +921,7 @@ struct RawPolicy {
 struct RawLength {
     min: S<u32>,
     max: S<u32>,
+    count: S<LengthUnit>,
 }
 
 #[derive(Deserialize, Default)]
@@ -976,6 +1029,7 @@ impl RawPolicy {
         let l = self.length.unwrap_or_default();
         sp.min_len = set(&mut s.length.min, l.min);
         sp.max_len = set(&mut s.length.max, l.max);
+        set(&mut s.length.count, l.count);
         let c = self.composition.unwrap_or_default();
         let cs = &mut s.composition;
         set(&mut cs.min_letters, c.min_letters);

@@ -4,13 +4,23 @@
 //! Each check returns the violations it finds, with plain-English messages
 //! that never quote the candidate.
 
+use crate::normalise::{self, CharClass};
 use crate::policy::{CompositionPolicy, LengthPolicy};
 use crate::verdict::{Rule, Violation};
 
 /// Counts of each character class in a candidate.
+///
+/// Classes are counted per grapheme cluster (a character as typed), from
+/// its first code point that has a class: `é` typed as `e` + U+0301 is one
+/// lowercase letter, a family emoji is one symbol, and a combining mark,
+/// a format character or an unassigned code point is never a class of its
+/// own (so never the symbol a policy asks for). Keycaps (`1️⃣`) are symbols.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Counts {
+    /// Unicode code points.
     pub chars: u32,
+    /// Grapheme clusters: the characters a person types.
+    pub graphemes: u32,
     pub letters: u32,
     pub lowercase: u32,
     pub uppercase: u32,
@@ -18,31 +28,71 @@ pub(crate) struct Counts {
     pub caseless: u32,
     pub digits: u32,
     pub symbols: u32,
+    /// Control characters, and hidden (default-ignorable) code points
+    /// outside emoji sequences: never allowed.
     pub controls: u32,
 }
 
 impl Counts {
     pub(crate) fn of(s: &str) -> Counts {
+        if s.is_ascii() {
+            return Counts::of_ascii(s);
+        }
         let mut c = Counts::default();
-        for ch in s.chars() {
-            c.chars += 1;
-            if ch.is_control() {
-                c.controls += 1;
-            } else if ch.is_alphabetic() {
-                c.letters += 1;
-                if ch.is_lowercase() {
-                    c.lowercase += 1;
-                } else if ch.is_uppercase() {
-                    c.uppercase += 1;
-                } else {
-                    c.caseless += 1;
+        for cluster in normalise::graphemes(s) {
+            c.graphemes += 1;
+            let mut class = CharClass::None;
+            let mut hidden = false;
+            for ch in cluster.chars() {
+                c.chars += 1;
+                let this = normalise::char_class(ch);
+                if this == CharClass::Control {
+                    c.controls += 1;
+                } else if class == CharClass::None {
+                    class = this;
                 }
-            } else if ch.is_numeric() {
-                c.digits += 1;
-            } else {
-                c.symbols += 1;
+                hidden |= normalise::is_default_ignorable(ch);
+            }
+            if hidden && !normalise::is_emoji_sequence(cluster) {
+                c.controls += 1;
+            }
+            if cluster.contains('\u{20E3}') {
+                class = CharClass::Symbol;
+            }
+            match class {
+                CharClass::Uppercase => c.uppercase += 1,
+                CharClass::Lowercase => c.lowercase += 1,
+                CharClass::Caseless => c.caseless += 1,
+                CharClass::Digit => c.digits += 1,
+                CharClass::Symbol => c.symbols += 1,
+                CharClass::None | CharClass::Control => {}
             }
         }
+        c.letters = c.uppercase + c.lowercase + c.caseless;
+        c
+    }
+
+    /// [`Counts::of`] for ASCII text, the common case, without grapheme
+    /// segmentation or Unicode tables: every character is its own grapheme
+    /// but CR LF, and no ASCII character is a mark or hidden.
+    fn of_ascii(s: &str) -> Counts {
+        let mut c = Counts::default();
+        let mut prev = 0u8;
+        for b in s.bytes() {
+            c.chars += 1;
+            if !(prev == b'\r' && b == b'\n') {
+                c.graphemes += 1;
+            }
+            prev = b;
+            match b {
+                b'A'..=b'Z' => c.uppercase += 1,
+                b'a'..=b'z' => c.lowercase += 1,
+                b'0'..=b'9' => c.digits += 1,
+                0..=0x1F | 0x7F => c.controls += 1,
+                _ => c.symbols += 1,
+            }
+        }
+        c.letters = c.uppercase + c.lowercase;
         c
     }
 
@@ -69,10 +119,11 @@ fn plural(n: u32, one: &str, many: &str) -> String {
     }
 }
 
-/// The length rules. `chars` is the NFC code point count.
-pub(crate) fn length(chars: u32, policy: &LengthPolicy) -> Option<Violation> {
-    if chars < policy.min {
-        let missing = policy.min - chars;
+/// The length rules. `count` is in the policy's unit (grapheme clusters or
+/// code points, see [`LengthPolicy::count`]).
+pub(crate) fn length(count: u32, policy: &LengthPolicy) -> Option<Violation> {
+    if count < policy.min {
+        let missing = policy.min - count;
         Some(Violation::new(
             Rule::MinLength,
             format!(
@@ -81,7 +132,7 @@ pub(crate) fn length(chars: u32, policy: &LengthPolicy) -> Option<Violation> {
                 missing
             ),
         ))
-    } else if chars > policy.max {
+    } else if count > policy.max {
         Some(Violation::new(
             Rule::MaxLength,
             format!(
@@ -105,7 +156,7 @@ pub(crate) fn composition(
     if counts.controls > 0 {
         out.push(Violation::new(
             Rule::ControlCharacters,
-            "must not contain control characters such as tab, escape or NUL",
+            "must not contain control or invisible characters, such as tab, NUL or a zero-width space",
         ));
     }
     let mut need = |have: u32, min: u32, rule: Rule, one: &str, many: &str, hint: &str| {
@@ -245,7 +296,8 @@ pub(crate) fn longest_sequence(s: &str) -> u32 {
     best
 }
 
-/// The context words the candidate contains, compared in lowercase.
+/// The context words the candidate contains, both in the matching form
+/// (see [`normalise::matching_form`]).
 pub(crate) fn contains_context_word(lower: &str, words: &[String]) -> bool {
     words
         .iter()
@@ -266,6 +318,27 @@ mod tests {
         assert_eq!(c.symbols, 2, "space and @");
         assert_eq!(c.controls, 1);
         assert_eq!(c.classes(), 4);
+    }
+
+    #[test]
+    fn the_ascii_path_agrees_with_the_unicode_path() {
+        let general = |s: &str| {
+            // The general path, forced by a non-ASCII suffix that is one
+            // lowercase letter and one grapheme of its own.
+            let mut c = Counts::of(&format!("{s}\u{E9}"));
+            c.chars -= 1;
+            c.graphemes -= 1;
+            c.lowercase -= 1;
+            c.letters -= 1;
+            c
+        };
+        for a in 0u8..0x80 {
+            for b in [b'\n', b'\r', b'a', b'Z', b'5', b'#', b' ', 0, 0x7F] {
+                let s = String::from_utf8(vec![a, b]).unwrap();
+                assert_eq!(Counts::of_ascii(&s), general(&s), "{s:?}");
+            }
+        }
+        assert_eq!(Counts::of("a\r\nb").graphemes, 3);
     }
 
     #[test]

@@ -277,13 +277,27 @@ fn from_entropy(entropy: &Entropy, bounded: bool) -> Strength {
     }
 }
 
+/// `true` when zxcvbn's best reading of the whole password (`len`
+/// characters) is one entry of its common-password list, or one entry
+/// repeated (`passwordpassword`).
 fn whole_common_password(entropy: &Entropy, len: usize) -> bool {
     let passwords = DictionaryPattern::default().dictionary_name;
+    let whole_entry = |m: &zxcvbn::matching::Match, len: usize| {
+        m.i == 0
+            && m.j + 1 == len
+            && matches!(
+                &m.pattern,
+                MatchPattern::Dictionary(d) if d.dictionary_name == passwords && !d.reversed && !d.l33t
+            )
+    };
     match entropy.sequence() {
-        [m] if m.i == 0 && m.j + 1 == len => matches!(
-            &m.pattern,
-            MatchPattern::Dictionary(d) if d.dictionary_name == passwords && !d.reversed && !d.l33t
-        ),
+        [m] if m.i == 0 && m.j + 1 == len => match &m.pattern {
+            MatchPattern::Repeat(r) => match r.base_matches.as_slice() {
+                [base] => whole_entry(base, r.base_token.chars().count()),
+                _ => false,
+            },
+            _ => whole_entry(m, len),
+        },
         _ => false,
     }
 }
@@ -433,5 +447,9 @@ mod tests {
         assert!(estimate("iloveyou", &[]).is_common_password);
         assert!(!estimate("password-velvet-orbit", &[]).is_common_password);
         assert!(!estimate("p4ssw0rd", &[]).is_common_password);
+        assert!(estimate("passwordpassword", &[]).is_common_password);
+        assert!(estimate("iloveyouiloveyouiloveyou", &[]).is_common_password);
+        assert!(!estimate("passwordvelvet", &[]).is_common_password);
+        assert!(!estimate("velvetorbitvelvetorbit", &[]).is_common_password);
     }
 }

@@ -42,7 +42,8 @@ pub enum Rule {
     Breached,
     /// zxcvbn score below `strength.min_score`.
     MinScore,
-    /// Contains a control character (NUL, tab, escape, ...).
+    /// Contains a control character (NUL, tab, escape, ...) or an invisible
+    /// (default-ignorable) one outside an emoji sequence.
     ControlCharacters,
     /// Equal to one of the last `history.remember` passwords.
     Reuse,

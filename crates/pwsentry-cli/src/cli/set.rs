@@ -21,7 +21,6 @@ use pwsentry::mailhash::{MailHashParams, MailScheme};
 use pwsentry::store::SqliteStore;
 use pwsentry::{Checker, Context, Error, Password, Rule, Verdict};
 use std::io::{IsTerminal, Write};
-use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
 /// Arguments of `set`.
@@ -487,7 +486,7 @@ fn live_meter(checker: &Checker, context: &Context, screen: &Screen, buf: &str) 
         .score()
         .map_or_else(|| "-".to_owned(), |s| s.to_string());
     lines.push(format!("  {bar} {score}/4 {words}"));
-    let chars = buf.nfc().count();
+    let chars = checker.policy().length().measure(buf);
     let noun = if chars == 1 {
         "character"
     } else {

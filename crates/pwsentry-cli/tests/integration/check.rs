@@ -21,6 +21,8 @@ struct Case {
     account: Option<String>,
     #[serde(default)]
     user_inputs: Vec<String>,
+    /// A password whose strength (score and guesses) the verdict must have.
+    same_strength_as: Option<String>,
     violations: Vec<String>,
 }
 
@@ -32,8 +34,13 @@ fn rule_table() {
     assert!(cases.case.len() > 30);
     let mut failures = Vec::new();
     for case in &cases.case {
-        let policy = Policy::from_toml_str(case.policy.as_deref().unwrap_or(DEFAULT_POLICY))
-            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let policy = match Policy::from_toml_str(case.policy.as_deref().unwrap_or(DEFAULT_POLICY)) {
+            Ok(p) => p,
+            Err(e) => {
+                failures.push(format!("{}: {e}", case.name));
+                continue;
+            }
+        };
         let checker = Checker::new(policy);
         let mut ctx = Context::new();
         if let Some(a) = &case.account {
@@ -48,7 +55,24 @@ fn rule_table() {
         if got != want {
             failures.push(format!("{}: got {got:?}, want {want:?}", case.name));
         }
-        assert_eq!(verdict.accepted(), want.is_empty(), "{}", case.name);
+        if let Some(other) = &case.same_strength_as {
+            let strength = |v: &pwsentry::Verdict| {
+                v.strength()
+                    .map(|s| (s.score, s.guesses_log10.to_bits(), s.bounded))
+            };
+            let theirs = checker.evaluate(other, &ctx);
+            if strength(&verdict) != strength(&theirs) || strength(&verdict).is_none() {
+                failures.push(format!(
+                    "{}: strength {:?}, want that of {other:?}: {:?}",
+                    case.name,
+                    verdict.strength(),
+                    theirs.strength()
+                ));
+            }
+        }
+        if verdict.accepted() != want.is_empty() {
+            failures.push(format!("{}: accepted {}", case.name, verdict.accepted()));
+        }
     }
     assert!(
         failures.is_empty(),
@@ -368,4 +392,57 @@ fn policy_lookup_order() {
         .stdin("velvet orbit canyon\n")
         .run();
     assert_eq!(out.code, 0);
+}
+
+/// Issue 9's Unicode reproductions, end to end through `pwsentry check`
+/// with the shipped policy (or the named preset), passwords on stdin.
+#[test]
+fn cli_unicode_reproductions() {
+    let run = |policy: Option<&str>, password: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["--json".to_owned()];
+        if let Some(text) = policy {
+            let path = write(dir.path(), "policy.toml", text);
+            args.extend(["--policy".to_owned(), path.display().to_string()]);
+        }
+        args.push("check".to_owned());
+        let out = pwsentry(args).stdin(format!("{password}\n")).run();
+        assert_eq!(out.code, 1, "{password:?} must be rejected: {out:?}");
+        out.json()
+    };
+    // Fullwidth scores like ASCII (1 of 4), not 3.
+    let fullwidth = run(
+        None,
+        "\u{FF30}\u{FF41}\u{FF53}\u{FF53}\u{FF57}\u{FF4F}\u{FF52}\u{FF44}\u{FF11}!",
+    );
+    let ascii = run(None, "Password1!");
+    assert_eq!(fullwidth["score"], ascii["score"]);
+    assert_eq!(fullwidth["score"].as_u64(), Some(1));
+    assert_eq!(rules_of(&fullwidth), ["min_score"]);
+    // Five typed characters, nine code points.
+    let v = run(None, "\u{958}\u{959}\u{95A}\u{95C}1");
+    assert!(rules_of(&v).contains(&"min_length".to_owned()), "{v}");
+    // a1 and a family emoji: three characters.
+    let v = run(
+        None,
+        "a1\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}\u{200D}\u{1F466}",
+    );
+    assert!(rules_of(&v).contains(&"min_length".to_owned()), "{v}");
+    // A zero-width space: rejected, and never the symbol.
+    let v = run(None, "Password123!\u{200B}");
+    assert!(
+        rules_of(&v).contains(&"control_characters".to_owned()),
+        "{v}"
+    );
+    let v = run(Some("[strength]\nmin_score = 0\n"), "Password123\u{200B}");
+    assert_eq!(rules_of(&v), ["control_characters", "symbols"]);
+    // A combining mark is not a symbol.
+    let v = run(Some("[strength]\nmin_score = 0\n"), "bluehorse7\u{301}");
+    assert_eq!(rules_of(&v), ["symbols"]);
+    // Fullwidth passwordpassword is on the NIST preset's blocklist.
+    let v = run(
+        Some("preset = \"nist-800-63b\"\n"),
+        &"\u{FF50}\u{FF41}\u{FF53}\u{FF53}\u{FF57}\u{FF4F}\u{FF52}\u{FF44}".repeat(2),
+    );
+    assert!(rules_of(&v).contains(&"blocklist".to_owned()), "{v}");
 }

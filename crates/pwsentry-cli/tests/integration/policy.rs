@@ -120,8 +120,9 @@ fn policy_check_and_show() {
     let out = pwsentry(["policy", "check", bad.to_str().unwrap()]).run();
     assert_eq!(out.code, 78);
     assert!(
-        out.stderr
-            .contains("bad.toml, line 2, column 1: unknown field `mni`, expected `min` or `max`"),
+        out.stderr.contains(
+            "bad.toml, line 2, column 1: unknown field `mni`, expected one of `min`, `max`, `count`"
+        ),
         "{}",
         out.stderr
     );
