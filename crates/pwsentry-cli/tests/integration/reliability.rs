@@ -204,7 +204,9 @@ fn eight_processes_recording_at_once_lose_nothing() {
                 code: Some(2),
                 stderr,
             } if stderr.trim()
-                == "pwsentry: error: history store is busy (another process is recording); try again" =>
+                == "pwsentry: error: history store is busy (another process is recording); try again"
+                || stderr.trim()
+                    == r#"{"error":{"code":"store_busy","message":"history store is busy (another process is recording); try again"}}"# =>
             {
                 refused.entry(acct).or_default().push(pw)
             }
