@@ -107,12 +107,13 @@ impl PasswdFile {
     /// the file is not a regular file, or it cannot be read or replaced; the
     /// file is then unchanged.
     pub fn set_password(&self, account: &str, field: &str, create: bool) -> Result<PasswdUpdate> {
-        if field.is_empty() || field.contains([':', '\n', '\r']) {
-            return Err(self
-                .error("the new password field is empty or contains ':' or a line break".into()));
+        if field.is_empty() || field.contains([':', '\n', '\r', '\0']) {
+            return Err(self.error(
+                "the new password field is empty or contains ':', a line break or NUL".into(),
+            ));
         }
         if account.is_empty()
-            || account.contains([':', '\n', '\r', '#'])
+            || account.contains([':', '\n', '\r', '#', '\0'])
             || account.starts_with(char::is_whitespace)
         {
             return Err(self.error("the account cannot be written to a passwd-file line".into()));

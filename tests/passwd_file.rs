@@ -131,6 +131,14 @@ fn refusals_leave_the_file_unchanged() {
             true,
             "cannot be written",
         ),
+        (
+            FILE,
+            "evil\0@example.com",
+            "{PLAIN}n",
+            true,
+            "cannot be written",
+        ),
+        (FILE, "alice@example.com", "{PLAIN}a\0b", false, "NUL"),
     ] {
         let path = file_in(dir.path(), text);
         let err = PasswdFile::new(&path)

@@ -168,15 +168,24 @@ pub fn bad_form(rejection: &FormRejection) -> ApiError {
     }
 }
 
-/// Keeps only what names no value from the request: a missing field (our
-/// own field names) or our length messages; an unknown field is not
-/// named, since its name came from the caller.
+/// Answers with fixed text only: serde's messages quote values and
+/// unknown field names, and any of them could hold a password, so nothing
+/// of `text` is copied, only recognised.
 fn data_error(text: &str) -> String {
-    for known in ["missing field", "is longer than"] {
-        if let Some(at) = text.find(known) {
-            let rest = &text[at..];
-            let end = rest.find(" at line").unwrap_or(rest.len());
-            return format!("the JSON body does not fit: {}", &rest[..end]);
+    // Our own length messages (see `Secret`), matched whole.
+    let too_long = format!("a password is longer than {MAX_PASSWORD_BYTES} bytes");
+    if text.contains(&too_long) {
+        return format!("the JSON body does not fit: {too_long}");
+    }
+    for field in [
+        "password",
+        "account",
+        "user_inputs",
+        "current_password",
+        "new_password",
+    ] {
+        if text.contains(&format!("missing field `{field}`")) {
+            return format!("the JSON body does not fit: missing field `{field}`");
         }
     }
     if text.contains("unknown field") {
@@ -221,4 +230,28 @@ pub fn verdict_text(v: &Verdict) -> String {
         out.push_str(&format!("- {}: {}\n", x.rule, x.message));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn data_errors_never_quote_the_request() {
+        let secret = "Marker#Secret#9731";
+        for text in [
+            format!(
+                "user_inputs: invalid type: string \"missing field {secret}\", expected a sequence at line 1 column 9"
+            ),
+            format!("unknown field `missing field {secret}`, expected one of `password`"),
+            format!(
+                "user_inputs: invalid type: string \"is longer than {secret}\", expected a sequence"
+            ),
+        ] {
+            let answer = super::data_error(&text);
+            assert!(!answer.contains(secret), "{answer}");
+        }
+        assert_eq!(
+            super::data_error("missing field `password` at line 1 column 2"),
+            "the JSON body does not fit: missing field `password`"
+        );
+    }
 }

@@ -48,6 +48,11 @@ pub async fn change(
     let window = TimeDelta::from_std(limits.lockout_window).unwrap_or(TimeDelta::minutes(15));
     let since = now - window;
 
+    // One attempt per account at a time (in this process), from the
+    // lockout check until its failure is noted: otherwise a burst of
+    // concurrent wrong passwords all pass the check before any is counted.
+    let _turn = app.guard.account_turn(&account).await;
+
     // 1. Locked out? No argon2 for a locked account or address.
     let keys = failure_keys(&account, client);
     let locked = {

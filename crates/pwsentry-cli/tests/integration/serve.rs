@@ -510,3 +510,60 @@ fn serves_https_with_the_given_certificate() {
     assert!(plain.is_err() || plain.unwrap().status().as_u16() >= 400);
     server.stop();
 }
+
+#[test]
+fn concurrent_wrong_passwords_cannot_outrun_the_lockout() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = passwd_with(dir.path(), OLD);
+    let server = Server::start(dir.path(), Some(&users), &["--max-failures", "3"]);
+    // Sixteen wrong guesses at once: the count is checked before argon2
+    // and noted after, so without serialising they all get a guess.
+    let answers: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|i| {
+                let server = &server;
+                s.spawn(move || {
+                    server
+                        .change(
+                            "alice@example.com",
+                            &format!("wrong-guess-{i}"),
+                            "Other#Tundra#Lantern5",
+                        )
+                        .0
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let guesses = answers.iter().filter(|&&s| s == 403).count();
+    assert_eq!(guesses, 3, "exactly --max-failures guesses: {answers:?}");
+    assert_eq!(
+        answers.iter().filter(|&&s| s == 429).count(),
+        13,
+        "{answers:?}"
+    );
+    let (status, _) = server.change("alice@example.com", OLD, NEW);
+    assert_eq!(status, 429, "still locked for the right password");
+    server.stop();
+}
+
+#[test]
+fn json_rejections_never_quote_values_or_field_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), None, &[]);
+    let marker = "Marker#Secret#9731";
+    for body in [
+        format!("{{\"password\": \"x\", \"user_inputs\": \"missing field {marker}\"}}"),
+        format!("{{\"password\": \"x\", \"missing field {marker}\": 1}}"),
+        format!("{{\"password\": \"x\", \"user_inputs\": \"is longer than {marker}\"}}"),
+    ] {
+        let (status, text) = server.post_raw("/v1/check", "application/json", body.into_bytes());
+        assert_eq!(status, 400, "{text}");
+        assert!(
+            !text.contains(marker),
+            "the answer quotes the request: {text}"
+        );
+    }
+    let log = server.stop();
+    assert!(!log.contains(marker), "{log}");
+}
