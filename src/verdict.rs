@@ -42,6 +42,11 @@ pub enum Rule {
     MinScore,
     /// Contains a control character (NUL, tab, escape, ...).
     ControlCharacters,
+    /// The current password given with a change is wrong or cannot be verified.
+    CurrentPassword,
+    /// Based on the current password given with a change (plain-text
+    /// comparison: case, NFKC, lookalikes, small edits).
+    SimilarToCurrent,
     /// Equal to one of the last `history.remember` passwords.
     Reuse,
     /// Equal to a password set within `history.remember_days` days.
@@ -54,7 +59,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the order violations are reported.
-    pub const ALL: [Rule; 19] = [
+    pub const ALL: [Rule; 21] = [
         Rule::ControlCharacters,
         Rule::MinLength,
         Rule::MaxLength,
@@ -70,6 +75,8 @@ impl Rule {
         Rule::ContextWord,
         Rule::Blocklist,
         Rule::MinScore,
+        Rule::CurrentPassword,
+        Rule::SimilarToCurrent,
         Rule::Reuse,
         Rule::RecentlyUsed,
         Rule::SimilarToPrevious,
@@ -94,6 +101,8 @@ impl Rule {
             Rule::Blocklist => "blocklist",
             Rule::MinScore => "min_score",
             Rule::ControlCharacters => "control_characters",
+            Rule::CurrentPassword => "current_password",
+            Rule::SimilarToCurrent => "similar_to_current",
             Rule::Reuse => "reuse",
             Rule::RecentlyUsed => "recently_used",
             Rule::SimilarToPrevious => "similar_to_previous",

@@ -10,10 +10,10 @@ use super::{EXIT_OK, EXIT_REJECTED, GlobalArgs, render};
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Args;
-use pwsentry::history::{self, Argon2Hash, CommitOutcome};
+use pwsentry::history::{self, Argon2Hash};
 use pwsentry::rotation::{self, RotationState, RotationStatus};
 use pwsentry::store::{AccountHistory, SqliteStore, Store};
-use pwsentry::{Checker, Context, Error, Password, Policy, Verdict, Violation};
+use pwsentry::{ChangeRequest, Checker, Context, Error, Password, Verdict};
 use serde::Serialize;
 use serde_json::json;
 use std::borrow::Cow;
@@ -45,6 +45,11 @@ pub struct RecordArgs {
     /// Record even if the minimum age has not passed (administrators)
     #[arg(long)]
     pub force: bool,
+    /// Verify the current password first (stdin: the current password on
+    /// the first line, the new one on the second); the new one must not be
+    /// based on it
+    #[arg(long)]
+    pub verify_current: bool,
 }
 
 /// Arguments of `import`.
@@ -66,21 +71,24 @@ pub struct AccountArgs {
     pub account: String,
 }
 
-/// The history rules for one account, opened once for `check`.
-pub struct HistoryCheck {
-    policy: Policy,
+/// The full check of `check --account`: the account's history, read once.
+pub struct HistoryCheck<'a> {
+    checker: &'a Checker,
+    account: &'a str,
+    user_inputs: &'a [String],
     history: AccountHistory,
     now: DateTime<Utc>,
 }
 
-impl HistoryCheck {
+impl<'a> HistoryCheck<'a> {
     /// `None` when there is no history to check against (no database, or
     /// no entries for the account). Never creates a database.
     pub fn open(
         g: &GlobalArgs,
-        policy: &Policy,
-        account: &str,
-    ) -> anyhow::Result<Option<HistoryCheck>> {
+        checker: &'a Checker,
+        account: &'a str,
+        user_inputs: &'a [String],
+    ) -> anyhow::Result<Option<HistoryCheck<'a>>> {
         let Some(store) = open_existing(g)? else {
             return Ok(None);
         };
@@ -88,20 +96,27 @@ impl HistoryCheck {
             return Ok(None);
         };
         Ok(Some(HistoryCheck {
-            policy: policy.clone(),
+            checker,
+            account,
+            user_inputs,
             history,
             now: g.now(),
         }))
     }
 
-    /// History violations of `password`.
-    pub fn violations(&self, password: &Password) -> anyhow::Result<Vec<Violation>> {
-        Ok(history::violations(
-            &self.policy,
-            &self.history,
-            password.expose(),
-            self.now,
-        )?)
+    /// Every rule, the history's included, for `password` (the history is
+    /// hashed only when no cheaper rule rejects it).
+    pub fn verdict(&self, password: &Password) -> anyhow::Result<Verdict> {
+        let request = self
+            .user_inputs
+            .iter()
+            .fold(ChangeRequest::new(self.account, password.expose(), self.now), |r, w| {
+                r.user_input(w)
+            });
+        let change = self
+            .checker
+            .evaluate_change_against(Some(&self.history), &request)?;
+        Ok(change.verdict().clone())
     }
 }
 
@@ -161,6 +176,11 @@ pub fn record(g: &GlobalArgs, args: &RecordArgs) -> anyhow::Result<u8> {
     let checker = Checker::new(g.load_policy()?);
     let store = open_store(g)?;
     let context = Context::new().account(args.account.clone());
+    let current = if args.verify_current {
+        Some(read_current_password()?)
+    } else {
+        None
+    };
     let password = match input::read_single("New password: ")? {
         Single::Password(p) => p,
         Single::TooLong => {
@@ -174,33 +194,45 @@ pub fn record(g: &GlobalArgs, args: &RecordArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_REJECTED);
         }
     };
-    let now = g.now();
+    let mut request = ChangeRequest::new(&args.account, password.expose(), g.now());
+    if args.force {
+        request = request.override_min_age();
+    }
+    if let Some(current) = &current {
+        request = request.current_password(current.expose());
+    }
+    // `change` evaluates again by itself when another process records for
+    // this account meanwhile (its entry may change the verdict); when that
+    // keeps happening, wait a little and try once more.
     let mut attempt = 1;
-    loop {
-        let mut change =
-            checker.evaluate_change(&store, &args.account, password.expose(), &context, now)?;
-        if args.force {
-            change.override_min_age();
-        }
-        let verdict = change.verdict().clone();
-        match checker.commit(&store, change) {
-            Ok(CommitOutcome::Recorded) => {
-                print_record(g, &args.account, &verdict, true)?;
-                return Ok(EXIT_OK);
-            }
-            Ok(_) => {
-                print_record(g, &args.account, &verdict, false)?;
-                return Ok(EXIT_REJECTED);
-            }
-            // Another process recorded for this account meanwhile: its entry
-            // may change the verdict, so evaluate again.
-            Err(Error::Busy) if attempt < RECORD_ATTEMPTS => {
+    let outcome = loop {
+        match checker.change(&store, &request) {
+            Err(Error::Busy) if attempt < 3 => {
                 busy_backoff(attempt);
                 attempt += 1;
             }
-            Err(e) => return Err(e.into()),
+            other => break other?,
         }
+    };
+    print_record(g, &args.account, outcome.verdict(), outcome.recorded())?;
+    Ok(if outcome.recorded() {
+        EXIT_OK
+    } else {
+        EXIT_REJECTED
+    })
+}
+
+/// The current password for `--verify-current`: a masked prompt on a
+/// terminal, else the first line of stdin.
+fn read_current_password() -> anyhow::Result<Password> {
+    use std::io::IsTerminal as _;
+    if std::io::stdin().is_terminal() {
+        return match input::read_single("Current password: ")? {
+            Single::Password(p) => Ok(p),
+            Single::TooLong => bail!("--verify-current: the current password is too long"),
+        };
     }
+    super::set::read_current(&mut std::io::stdin().lock())
 }
 
 fn print_record(
@@ -311,6 +343,9 @@ pub fn status(g: &GlobalArgs, args: &AccountArgs) -> anyhow::Result<u8> {
         now,
     );
     let entries = history.as_ref().map_or(0, |h| h.entries().len());
+    let unverifiable = history
+        .as_ref()
+        .map_or(0, |h| history::unverifiable_entries(&policy, h).len());
     let mut out = std::io::stdout().lock();
     if g.json {
         writeln!(
@@ -323,10 +358,22 @@ pub fn status(g: &GlobalArgs, args: &AccountArgs) -> anyhow::Result<u8> {
                 "age_days": status.age_days,
                 "expires_at": status.expires_at.map(rfc3339),
                 "history_entries": entries,
+                "unverifiable_entries": unverifiable,
             })
         )?;
     } else {
         write!(out, "{}", status_text(&args.account, &status, entries))?;
+        if unverifiable > 0 {
+            let (noun, verb) = if unverifiable == 1 {
+                ("entry", "is")
+            } else {
+                ("entries", "are")
+            };
+            writeln!(
+                out,
+                "  {unverifiable} history {noun} {verb} unverifiable: parameters above the bounds (never compared with new passwords; `forget` the account or import sound hashes)"
+            )?;
+        }
     }
     Ok(if status.state == RotationState::Stale {
         EXIT_REJECTED
@@ -481,6 +528,7 @@ pub fn forget(g: &GlobalArgs, args: &AccountArgs) -> anyhow::Result<u8> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use pwsentry::Policy;
 
     #[test]
     fn account_ids_are_validated() {

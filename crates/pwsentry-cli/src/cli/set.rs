@@ -17,6 +17,7 @@ use clap::{Args, ValueEnum};
 use console::{Key, Term, style};
 use pwsentry::generate::{Generator, Style};
 use pwsentry::history::{Change, CommitOutcome};
+use pwsentry::ChangeRequest;
 use pwsentry::mailhash::{MailHashParams, MailScheme};
 use pwsentry::store::SqliteStore;
 use pwsentry::{Checker, Context, Error, Password, Rule, Verdict, Violation};
@@ -34,6 +35,11 @@ pub struct SetArgs {
     /// `{ARGON2ID}` passwd-file field) or `phc` (the bare argon2id string)
     #[arg(long, value_name = "FORMAT")]
     pub print_hash: Option<HashFormat>,
+    /// Ask for the current password first and verify it: the new one must
+    /// not be based on it. Without a terminal, stdin gives two lines:
+    /// the current password, then the new one
+    #[arg(long)]
+    pub verify_current: bool,
 }
 
 /// The hash line `--print-hash` prints.
@@ -68,12 +74,13 @@ pub fn run(g: &GlobalArgs, args: &SetArgs) -> anyhow::Result<u8> {
     // Opened (and created) before anyone types: a database that cannot be
     // written should fail now, not after a password was chosen.
     let store = history_cmds::open_store(g)?;
-    let job = Job {
+    let mut job = Job {
         g,
         args,
         checker: &checker,
         context: &context,
         store: &store,
+        current: None,
     };
     if !std::io::stdin().is_terminal() {
         return job.read_stdin();
@@ -94,6 +101,8 @@ struct Job<'a> {
     checker: &'a Checker,
     context: &'a Context,
     store: &'a SqliteStore,
+    /// The current password, with `--verify-current`.
+    current: Option<Password>,
 }
 
 /// What became of an accepted password at the end.
@@ -108,13 +117,11 @@ impl Job<'_> {
     /// The full check: rules, strength and the account's history (reuse,
     /// near reuse, minimum age), at the time of the check.
     fn evaluate(&self, password: &Password) -> anyhow::Result<Change> {
-        let change = self.checker.evaluate_change(
-            self.store,
-            &self.args.account,
-            password.expose(),
-            self.context,
-            self.g.now(),
-        )?;
+        let mut request = ChangeRequest::new(&self.args.account, password.expose(), self.g.now());
+        if let Some(current) = &self.current {
+            request = request.current_password(current.expose());
+        }
+        let change = self.checker.evaluate_change(self.store, &request)?;
         Ok(change)
     }
 
@@ -182,8 +189,12 @@ impl Job<'_> {
     /// Not a terminal: one line from stdin, checked and recorded like
     /// `record`. The verdict goes to stderr (with `--json`, one object to
     /// stdout), the hash line to stdout.
-    fn read_stdin(&self) -> anyhow::Result<u8> {
-        let line = input::read_line(&mut std::io::stdin().lock()).context("cannot read stdin")?;
+    fn read_stdin(&mut self) -> anyhow::Result<u8> {
+        let mut stdin = std::io::stdin().lock();
+        if self.args.verify_current {
+            self.current = Some(read_current(&mut stdin)?);
+        }
+        let line = input::read_line(&mut stdin).context("cannot read stdin")?;
         let password = match line {
             None => Password::default(),
             Some(Line::Text(p)) => p,
@@ -229,8 +240,14 @@ impl Job<'_> {
         }
     }
 
-    fn interactive(&self, screen: &Screen) -> anyhow::Result<u8> {
+    fn interactive(&mut self, screen: &Screen) -> anyhow::Result<u8> {
         let _echo_off = EchoOff::new()?;
+        if self.args.verify_current {
+            let Some(current) = screen.read_password("Current password: ", None)? else {
+                return aborted(screen);
+            };
+            self.current = Some(current);
+        }
         screen.say(&format!(
             "New password for {}",
             style(&self.args.account).bold().for_stderr()
@@ -360,6 +377,20 @@ impl Job<'_> {
             }
         }
         Ok(Confirmed::Mismatch)
+    }
+}
+
+/// The first line of stdin under `--verify-current`: the current password.
+pub(super) fn read_current(stdin: &mut impl std::io::BufRead) -> anyhow::Result<Password> {
+    match input::read_line(stdin).context("cannot read stdin")? {
+        Some(Line::Text(p)) => Ok(p),
+        None => bail!(
+            "--verify-current: stdin is empty; give the current password on the first line and the new one on the second"
+        ),
+        Some(Line::TooLong) => bail!("--verify-current: the current password (line 1) is too long"),
+        Some(Line::InvalidUtf8 { offset }) => bail!(
+            "--verify-current: the current password (line 1) is not valid UTF-8 (first invalid byte at offset {offset})"
+        ),
     }
 }
 
