@@ -112,7 +112,7 @@ fn record_status_stale_forget_round_trip() {
     assert_eq!(
         s,
         serde_json::json!({"account": "alice@example.com", "status": "ok", "changed_at": "2026-01-01T00:00:00Z",
-            "age_days": 30, "expires_at": "2026-04-01T00:00:00Z", "history_entries": 1})
+            "age_days": 30, "expires_at": "2026-04-01T00:00:00Z", "history_entries": 1, "unverifiable_entries": 0})
     );
     let now = "2026-03-20T12:00:00Z";
     assert_eq!(env.status(now, "alice@example.com")["status"], "expiring");
