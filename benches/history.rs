@@ -32,7 +32,12 @@ fn hashed(policy: &Policy, salt: u8, n: usize) -> Vec<HistoryEntry> {
             let hash = hash_password(policy, &[salt; 16], &format!("Old#Password#Number{i}x"))
                 .unwrap()
                 .to_string();
-            HistoryEntry::new(i as i64 + 1, t0 + chrono::TimeDelta::days(i as i64), hash, false)
+            HistoryEntry::new(
+                i as i64 + 1,
+                t0 + chrono::TimeDelta::days(i as i64),
+                hash,
+                false,
+            )
         })
         .collect()
 }
@@ -44,7 +49,12 @@ fn bench(c: &mut Criterion) {
     let dovecot = Policy::from_toml_str("[hashing]\nmemory_kib = 65536\niterations = 3\n").unwrap();
     let t0 = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
     let cases: Vec<(&str, usize, AccountHistory, &str)> = vec![
-        ("native", 5, AccountHistory::new(vec![7; 16], hashed(&policy, 7, 5)), CANDIDATE),
+        (
+            "native",
+            5,
+            AccountHistory::new(vec![7; 16], hashed(&policy, 7, 5)),
+            CANDIDATE,
+        ),
         (
             "dovecot",
             2,
@@ -63,13 +73,20 @@ fn bench(c: &mut Criterion) {
             AccountHistory::new(vec![7; 16], vec![HistoryEntry::new(1, t0, TAMPERED, false)]),
             CANDIDATE,
         ),
-        ("rejected", 5, AccountHistory::new(vec![7; 16], hashed(&policy, 7, 5)), "x"),
+        (
+            "rejected",
+            5,
+            AccountHistory::new(vec![7; 16], hashed(&policy, 7, 5)),
+            "x",
+        ),
     ];
     let mut group = c.benchmark_group("history_check");
     group.sample_size(10);
     for (name, n, history, candidate) in &cases {
         let request = ChangeRequest::new(ACCOUNT, candidate, now);
-        let change = checker.evaluate_change_against(Some(history), &request).unwrap();
+        let change = checker
+            .evaluate_change_against(Some(history), &request)
+            .unwrap();
         eprintln!(
             "{name}/{n}: {} argon2 evaluations, {} skipped",
             change.argon2_evaluations(),

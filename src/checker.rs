@@ -10,8 +10,8 @@ use crate::policy::{HARD_MAX_LENGTH, Policy};
 use crate::rules::{self, Counts};
 use crate::strength;
 use crate::verdict::{Rule, Verdict, Violation};
-use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 use std::sync::Arc;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 use zeroize::Zeroizing;
 
 /// Who the password is for: the account id and other words the password

@@ -566,7 +566,6 @@ pub fn new_salt() -> Vec<u8> {
     salt
 }
 
-
 // ---- matching ------------------------------------------------------------------
 
 /// Why the history rules did not compare the candidate with an entry.
@@ -787,7 +786,7 @@ fn match_entries(
         vec![work()?]
     } else {
         std::thread::scope(|s| {
-            let handles: Vec<_> = (0..workers).map(|_| s.spawn(&work)).collect();
+            let handles: Vec<_> = (0..workers).map(|_| s.spawn(work)).collect();
             handles
                 .into_iter()
                 .map(|h| {
@@ -856,7 +855,7 @@ fn remembered(
     policy: &Policy,
     history: &AccountHistory,
     now: DateTime<Utc>,
-) -> Result<(Vec<Remembered>, Vec<(EntryId, SkipReason)>)> {
+) -> Result<(Vec<Remembered>, Vec<SkippedEntry>)> {
     let hp = policy.history();
     let mut usable = Vec::new();
     let mut skipped = Vec::new();
@@ -866,7 +865,7 @@ fn remembered(
         if by_count || recent {
             match classify(policy, e.hash()) {
                 Ok(hash) => usable.push((hash, e.peppered(), by_count, e.id())),
-                Err(reason) => skipped.push((e.id(), reason)),
+                Err(reason) => skipped.push(SkippedEntry { id: e.id(), reason }),
             }
         }
     }
@@ -892,10 +891,7 @@ fn history_rules(
     let (remembered, skipped) = remembered(policy, history, now)?;
     let mut findings = HistoryFindings {
         violations: Vec::new(),
-        skipped: skipped
-            .into_iter()
-            .map(|(id, reason)| SkippedEntry { id, reason })
-            .collect(),
+        skipped,
         evaluations: 0,
     };
     if remembered.is_empty() {
@@ -905,8 +901,7 @@ fn history_rules(
     if hp.reject_similar {
         candidates.extend(variants::near_variants(candidate.expose()));
     }
-    let entries: Vec<(&Argon2Hash, bool)> =
-        remembered.iter().map(|(h, p, _, _)| (h, *p)).collect();
+    let entries: Vec<(&Argon2Hash, bool)> = remembered.iter().map(|(h, p, _, _)| (h, *p)).collect();
     let matched = match_entries(checker, history.salt(), &entries, &candidates)?;
     findings.evaluations = matched.evaluations;
     findings
@@ -930,7 +925,9 @@ fn history_rules(
                 hp.remember
             )
         };
-        findings.violations.push(Violation::new(Rule::Reuse, message));
+        findings
+            .violations
+            .push(Violation::new(Rule::Reuse, message));
     } else if exact(false) {
         findings.violations.push(Violation::new(
             Rule::RecentlyUsed,
@@ -979,7 +976,9 @@ fn verify_current(
         Ok(hash) => hash,
         Err(_) => {
             return Ok((
-                wrong("cannot be verified: its stored hash is unusable (parameters above the bounds, or malformed)"),
+                wrong(
+                    "cannot be verified: its stored hash is unusable (parameters above the bounds, or malformed)",
+                ),
                 0,
             ));
         }
@@ -1258,7 +1257,11 @@ impl Checker {
     ///
     /// # Errors
     /// Store errors, and those of [`Checker::evaluate_change_against`].
-    pub fn evaluate_change(&self, store: &dyn Store, request: &ChangeRequest<'_>) -> Result<Change> {
+    pub fn evaluate_change(
+        &self,
+        store: &dyn Store,
+        request: &ChangeRequest<'_>,
+    ) -> Result<Change> {
         let history = store.history(request.account)?;
         self.evaluate_change_against(history.as_ref(), request)
     }
@@ -1314,11 +1317,7 @@ impl Checker {
                 skipped = findings.skipped;
                 verdict.extend(findings.violations);
             } else {
-                skipped = remembered(policy, h, now)?
-                    .1
-                    .into_iter()
-                    .map(|(id, reason)| SkippedEntry { id, reason })
-                    .collect();
+                skipped = remembered(policy, h, now)?.1;
             }
         }
         Ok(Change {
@@ -1368,7 +1367,6 @@ impl Checker {
         )?;
         Ok(CommitOutcome::Recorded)
     }
-
 
     /// Adds hashes made elsewhere (oldest first; the last becomes the
     /// current password unless the account has a newer one) to `account`'s
@@ -1709,6 +1707,42 @@ mod tests {
                 .import_hashes(&store, "acct", &[], at(5), at(1))
                 .is_err(),
             "set after now"
+        );
+    }
+
+    #[test]
+    fn concurrent_checks_share_the_memory_cap() {
+        // 64 KiB per evaluation, a cap of two: 8 threads of checks (each
+        // wanting one worker per core) never hold more than 128 KiB.
+        let checker = Checker::new(policy("[history]\nremember = 5\n")).with_argon2_memory_cap(128);
+        let store = MemoryStore::new();
+        record(&checker, &store, "Velvet#Orbit#Canyon10", 0);
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let (checker, store) = (checker.clone(), &store);
+                s.spawn(move || {
+                    for i in 0..4 {
+                        let pw = format!("Granite@Willow@Comet#{t}#{i}");
+                        let c = checker
+                            .evaluate_change(store, &ChangeRequest::new("acct", &pw, at(1)))
+                            .unwrap();
+                        assert!(c.verdict().accepted());
+                        let c = checker
+                            .evaluate_change(
+                                store,
+                                &ChangeRequest::new("acct", "Velvet#Orbit#Canyon11", at(1)),
+                            )
+                            .unwrap();
+                        assert!(c.verdict().violates(Rule::SimilarToPrevious));
+                    }
+                });
+            }
+        });
+        assert!(checker.budget().peak() > 0);
+        assert!(
+            checker.budget().peak() <= 128,
+            "{}",
+            checker.budget().peak()
         );
     }
 }

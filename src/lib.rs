@@ -106,8 +106,8 @@ pub mod strength;
 mod verdict;
 
 pub use checker::{Checker, Context};
-pub use history::{ChangeOutcome, ChangeRequest};
 pub use error::{Error, PolicyError, Result};
+pub use history::{ChangeOutcome, ChangeRequest};
 pub use policy::{Policy, Preset};
 pub use secret::Password;
 pub use verdict::{Rule, Strength, Verdict, Violation};

@@ -5,7 +5,9 @@
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use pwsentry::history::{SkipReason, hash_password};
-use pwsentry::store::{AccountHistory, Append, Expect, HistoryEntry, MemoryStore, NewEntry, Retention, Store};
+use pwsentry::store::{
+    AccountHistory, Append, Expect, HistoryEntry, MemoryStore, NewEntry, Retention, Store,
+};
 use pwsentry::{ChangeRequest, Checker, Policy, Rule};
 
 const ACCOUNT: &str = "alice@example.com";
@@ -34,7 +36,12 @@ fn recorded(checker: &Checker) -> MemoryStore {
 
 fn rules(checker: &Checker, store: &MemoryStore, request: &ChangeRequest<'_>) -> Vec<Rule> {
     let change = checker.evaluate_change(store, request).unwrap();
-    change.verdict().violations().iter().map(|v| v.rule).collect()
+    change
+        .verdict()
+        .violations()
+        .iter()
+        .map(|v| v.rule)
+        .collect()
 }
 
 /// Issue 9, "History evasion": every one of these was accepted against a
@@ -55,7 +62,11 @@ fn evasions_within_the_hashed_catalogue_are_rejected() {
     // Reachable within 8 hashed variants: case, space, lookalike, NFKC.
     for candidate in [EVASIONS[0], EVASIONS[1], EVASIONS[4], EVASIONS[5]] {
         assert_eq!(
-            rules(&checker, &store, &ChangeRequest::new(ACCOUNT, candidate, at(1))),
+            rules(
+                &checker,
+                &store,
+                &ChangeRequest::new(ACCOUNT, candidate, at(1))
+            ),
             [Rule::SimilarToPrevious],
             "{candidate:?}"
         );
@@ -64,7 +75,12 @@ fn evasions_within_the_hashed_catalogue_are_rejected() {
     // by 3, are past the catalogue; the current-password path catches them.
     for candidate in [EVASIONS[2], EVASIONS[3]] {
         assert!(
-            rules(&checker, &store, &ChangeRequest::new(ACCOUNT, candidate, at(1))).is_empty(),
+            rules(
+                &checker,
+                &store,
+                &ChangeRequest::new(ACCOUNT, candidate, at(1))
+            )
+            .is_empty(),
             "{candidate:?}: docs/history.md says this is not caught by hashing"
         );
     }
@@ -78,7 +94,12 @@ fn every_evasion_is_rejected_when_the_current_password_is_known() {
         let request = ChangeRequest::new(ACCOUNT, candidate, at(1)).current_password(RECORDED);
         let change = checker.evaluate_change(&store, &request).unwrap();
         assert_eq!(
-            change.verdict().violations().iter().map(|v| v.rule).collect::<Vec<_>>(),
+            change
+                .verdict()
+                .violations()
+                .iter()
+                .map(|v| v.rule)
+                .collect::<Vec<_>>(),
             [Rule::SimilarToCurrent],
             "{candidate:?}"
         );
@@ -94,10 +115,19 @@ fn the_current_password_is_verified() {
     let wrong = ChangeRequest::new(ACCOUNT, new, at(1)).current_password("Tundra!Lantern!Opal3");
     let change = checker.evaluate_change(&store, &wrong).unwrap();
     assert_eq!(
-        change.verdict().violations().iter().map(|v| v.rule).collect::<Vec<_>>(),
+        change
+            .verdict()
+            .violations()
+            .iter()
+            .map(|v| v.rule)
+            .collect::<Vec<_>>(),
         [Rule::CurrentPassword]
     );
-    assert_eq!(change.argon2_evaluations(), 1, "one verification, no history check");
+    assert_eq!(
+        change.argon2_evaluations(),
+        1,
+        "one verification, no history check"
+    );
     assert!(!checker.change(&store, &wrong).unwrap().recorded());
 
     let unknown = ChangeRequest::new("bob@example.com", new, at(1)).current_password(RECORDED);
@@ -134,11 +164,15 @@ fn a_cheap_rejection_costs_no_argon2() {
 fn near_reuse_costs_at_most_eight_evaluations_for_any_number_of_native_entries() {
     let checker = Checker::new(policy("[history]\nremember = 24\n"));
     let store = MemoryStore::new();
-    for (i, pw) in ["Velvet#Orbit#Canyon", "Marble&Quartz&Heron", "Tundra!Lantern!Opal"]
-        .iter()
-        .cycle()
-        .take(12)
-        .enumerate()
+    for (i, pw) in [
+        "Velvet#Orbit#Canyon",
+        "Marble&Quartz&Heron",
+        "Tundra!Lantern!Opal",
+    ]
+    .iter()
+    .cycle()
+    .take(12)
+    .enumerate()
     {
         let pw = format!("{pw}{}x", i * 37);
         assert!(
@@ -149,7 +183,10 @@ fn near_reuse_costs_at_most_eight_evaluations_for_any_number_of_native_entries()
         );
     }
     let change = checker
-        .evaluate_change(&store, &ChangeRequest::new(ACCOUNT, "Granite@Willow@Comet2024!", at(20)))
+        .evaluate_change(
+            &store,
+            &ChangeRequest::new(ACCOUNT, "Granite@Willow@Comet2024!", at(20)),
+        )
         .unwrap();
     assert!(change.verdict().accepted());
     // The exact candidate and 7 variants (its NFKC form is itself), for
@@ -168,18 +205,26 @@ fn costlier_groups_get_the_exact_check_only() {
         "[hashing]\nmemory_kib = 256\niterations = 1\nallow_weak_parameters = true\n",
     )
     .unwrap();
-    let old = hash_password(&costly, &[3; 16], RECORDED).unwrap().to_string();
+    let old = hash_password(&costly, &[3; 16], RECORDED)
+        .unwrap()
+        .to_string();
     let history = AccountHistory::new(vec![7; 16], vec![entry(1, 0, &old)]);
     let check = |candidate: &str| {
         checker
-            .evaluate_change_against(Some(&history), &ChangeRequest::new(ACCOUNT, candidate, at(1)))
+            .evaluate_change_against(
+                Some(&history),
+                &ChangeRequest::new(ACCOUNT, candidate, at(1)),
+            )
             .unwrap()
     };
     let exact = check(RECORDED);
     assert!(exact.verdict().violates(Rule::Reuse));
     assert_eq!(exact.argon2_evaluations(), 1);
     let near = check("Velvet#Orbit#Canyon11");
-    assert!(near.verdict().accepted(), "near reuse is not checked at a higher cost");
+    assert!(
+        near.verdict().accepted(),
+        "near reuse is not checked at a higher cost"
+    );
     assert_eq!(near.argon2_evaluations(), 1);
 }
 
@@ -218,7 +263,10 @@ fn tampered_and_malformed_entries_are_skipped_and_reported() {
         assert!(start.elapsed() < std::time::Duration::from_secs(5));
         assert!(change.verdict().accepted());
         assert_eq!(change.skipped().len(), 1);
-        assert_eq!((change.skipped()[0].id, change.skipped()[0].reason), (99, reason));
+        assert_eq!(
+            (change.skipped()[0].id, change.skipped()[0].reason),
+            (99, reason)
+        );
         assert!(reason.is_unverifiable());
         assert_eq!(change.argon2_evaluations(), 1 + 7, "only the sound entry");
         assert_eq!(
@@ -227,7 +275,10 @@ fn tampered_and_malformed_entries_are_skipped_and_reported() {
         );
         // The sound entry is still checked.
         let reuse = checker
-            .evaluate_change_against(Some(&history), &ChangeRequest::new(ACCOUNT, RECORDED, at(1)))
+            .evaluate_change_against(
+                Some(&history),
+                &ChangeRequest::new(ACCOUNT, RECORDED, at(1)),
+            )
             .unwrap();
         assert!(reuse.verdict().violates(Rule::Reuse));
     }
@@ -285,14 +336,18 @@ fn huge_passwords_are_bounded() {
     let huge = "Ab1@".repeat(250_000);
     let start = std::time::Instant::now();
     let change = checker
-        .evaluate_change(&store, &ChangeRequest::new(ACCOUNT, &huge, at(1)).current_password(&huge))
+        .evaluate_change(
+            &store,
+            &ChangeRequest::new(ACCOUNT, &huge, at(1)).current_password(&huge),
+        )
         .unwrap();
     assert!(change.verdict().violates(Rule::MaxLength));
     assert_eq!(change.argon2_evaluations(), 0);
     let change = checker
         .evaluate_change(
             &store,
-            &ChangeRequest::new(ACCOUNT, "Granite@Willow@Comet2024!", at(1)).current_password(&huge),
+            &ChangeRequest::new(ACCOUNT, "Granite@Willow@Comet2024!", at(1))
+                .current_password(&huge),
         )
         .unwrap();
     assert!(change.verdict().violates(Rule::CurrentPassword));
@@ -330,21 +385,32 @@ fn concurrent_changes_retry_busy_and_lose_nothing() {
 fn an_imported_history_through_the_store_is_checked() {
     let checker = Checker::new(policy(""));
     let store = MemoryStore::new();
-    let imported = hash_password(&policy(""), &[5; 16], RECORDED).unwrap().to_string();
+    let imported = hash_password(&policy(""), &[5; 16], RECORDED)
+        .unwrap()
+        .to_string();
     store
         .append(
             ACCOUNT,
             &Append {
                 salt: &[6; 16],
-                entries: &[NewEntry::new(at(0), imported, false), NewEntry::new(at(0), TAMPERED, false)],
+                entries: &[
+                    NewEntry::new(at(0), imported, false),
+                    NewEntry::new(at(0), TAMPERED, false),
+                ],
                 expect: Expect::Anything,
                 retention: Retention::new(5, None),
             },
         )
         .unwrap();
     let change = checker
-        .evaluate_change(&store, &ChangeRequest::new(ACCOUNT, "Velvet#Orbit#Canyon9", at(1)))
+        .evaluate_change(
+            &store,
+            &ChangeRequest::new(ACCOUNT, "Velvet#Orbit#Canyon9", at(1)),
+        )
         .unwrap();
-    assert!(change.verdict().violates(Rule::SimilarToPrevious), "imported at the policy's cost: near reuse too");
+    assert!(
+        change.verdict().violates(Rule::SimilarToPrevious),
+        "imported at the policy's cost: near reuse too"
+    );
     assert_eq!(change.skipped().len(), 1);
 }

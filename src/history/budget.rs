@@ -27,6 +27,9 @@ pub(crate) struct MemoryBudget {
     cap_kib: u64,
     in_use: Mutex<u64>,
     freed: Condvar,
+    /// The most ever leased at once, for the tests of the callers.
+    #[cfg(test)]
+    peak: std::sync::atomic::AtomicU64,
 }
 
 /// Part of a [`MemoryBudget`], returned when dropped.
@@ -43,6 +46,8 @@ impl MemoryBudget {
             cap_kib: cap_kib.max(1),
             in_use: Mutex::new(0),
             freed: Condvar::new(),
+            #[cfg(test)]
+            peak: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -72,7 +77,15 @@ impl MemoryBudget {
                 .unwrap_or_else(PoisonError::into_inner);
         }
         *in_use += kib;
+        #[cfg(test)]
+        self.peak
+            .fetch_max(*in_use, std::sync::atomic::Ordering::SeqCst);
         Lease { budget: self, kib }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn peak(&self) -> u64 {
+        self.peak.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     #[cfg(test)]

@@ -119,7 +119,10 @@ mod tests {
     fn huge_inputs_are_bounded() {
         let big = "Ab1@".repeat(50_000);
         assert!(similar_to_current(&big, &big));
-        assert!(!similar_to_current(&"x".repeat(200_000), &"y".repeat(200_000)));
+        assert!(!similar_to_current(
+            &"x".repeat(200_000),
+            &"y".repeat(200_000)
+        ));
     }
 
     #[test]

@@ -147,7 +147,12 @@ fn flip_first_letter(password: &str) -> Option<Password> {
     let (i, c) = password.char_indices().find(|(_, c)| c.is_alphabetic())?;
     let f = swap_case(c)?;
     let mut buf = [0u8; 4];
-    Some(splice(password, i, i + c.len_utf8(), f.encode_utf8(&mut buf)))
+    Some(splice(
+        password,
+        i,
+        i + c.len_utf8(),
+        f.encode_utf8(&mut buf),
+    ))
 }
 
 fn canonical(password: &str) -> Password {
@@ -263,9 +268,7 @@ mod tests {
         let v = variants("VELVET#0RBIT#CANYON１０ ");
         assert!(v.contains(&"VELVET#0RBIT#CANYON10".to_owned()), "{v:?}");
         assert!(v.contains(&"Velvet#0rbit#Canyon１０ ".to_owned()), "{v:?}");
-        assert!(
-            variants("Velvet#0rbit#Canyon10").contains(&"Velvet#Orbit#Canyon10".to_owned())
-        );
+        assert!(variants("Velvet#0rbit#Canyon10").contains(&"Velvet#Orbit#Canyon10".to_owned()));
         assert!(variants("p@ssw0rd!").contains(&"password!".to_owned()));
         assert!(variants("Summer2025").contains(&"Summer2024".to_owned()));
         assert!(variants("Summer2025").contains(&"Summer2025!".to_owned()));

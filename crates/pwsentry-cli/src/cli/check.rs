@@ -37,9 +37,7 @@ pub fn run(g: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<u8> {
         context = context.user_input(w.clone());
     }
     let history = match &args.account {
-        Some(account) => {
-            history_cmds::HistoryCheck::open(g, &checker, account, &args.user_inputs)?
-        }
+        Some(account) => history_cmds::HistoryCheck::open(g, &checker, account, &args.user_inputs)?,
         None => None,
     };
     let judge = |p: &Password| -> anyhow::Result<Verdict> {

@@ -107,12 +107,10 @@ impl<'a> HistoryCheck<'a> {
     /// Every rule, the history's included, for `password` (the history is
     /// hashed only when no cheaper rule rejects it).
     pub fn verdict(&self, password: &Password) -> anyhow::Result<Verdict> {
-        let request = self
-            .user_inputs
-            .iter()
-            .fold(ChangeRequest::new(self.account, password.expose(), self.now), |r, w| {
-                r.user_input(w)
-            });
+        let request = self.user_inputs.iter().fold(
+            ChangeRequest::new(self.account, password.expose(), self.now),
+            |r, w| r.user_input(w),
+        );
         let change = self
             .checker
             .evaluate_change_against(Some(&self.history), &request)?;

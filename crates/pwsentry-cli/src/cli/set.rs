@@ -15,9 +15,9 @@ use super::{EXIT_ABORTED, EXIT_OK, EXIT_REJECTED, GlobalArgs, history_cmds, rend
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use console::{Key, Term, style};
+use pwsentry::ChangeRequest;
 use pwsentry::generate::{Generator, Style};
 use pwsentry::history::{Change, CommitOutcome};
-use pwsentry::ChangeRequest;
 use pwsentry::mailhash::{MailHashParams, MailScheme};
 use pwsentry::store::SqliteStore;
 use pwsentry::{Checker, Context, Error, Password, Rule, Verdict, Violation};

@@ -753,7 +753,11 @@ fn history_evasions_are_rejected() {
         );
         assert_secret_free(&out, &[recorded, candidate]);
     }
-    assert_eq!(env.status(now, acct)["history_entries"], 1, "nothing recorded");
+    assert_eq!(
+        env.status(now, acct)["history_entries"],
+        1,
+        "nothing recorded"
+    );
 }
 
 #[test]
@@ -793,7 +797,11 @@ fn set_and_record_verify_the_current_password() {
         &["--json", "record", "--account", acct, "--verify-current"],
         &format!("{P1}\n{P3}\n"),
     );
-    assert_eq!(out.rules(), ["current_password"], "P1 is no longer current: {out:?}");
+    assert_eq!(
+        out.rules(),
+        ["current_password"],
+        "P1 is no longer current: {out:?}"
+    );
     let out = env.run(
         now,
         &["--json", "record", "--account", acct, "--verify-current"],
@@ -824,7 +832,11 @@ fn a_tampered_entry_is_skipped_and_reported() {
     let start = std::time::Instant::now();
     let out = env.check(now, acct, P3);
     assert_eq!(out.code, 0, "{out:?}");
-    assert_eq!(env.check(now, acct, P2).rules(), ["reuse"], "the sound entry is checked");
+    assert_eq!(
+        env.check(now, acct, P2).rules(),
+        ["reuse"],
+        "the sound entry is checked"
+    );
     assert!(
         start.elapsed() < std::time::Duration::from_secs(20),
         "bounded like the rest"

@@ -4,9 +4,8 @@
 //! record that was reported as done.
 
 use crate::util::{bin, write};
-use chrono::{DateTime, Utc};
-use pwsentry::store::{AccountHistory, SqliteStore, Store};
 use pwsentry::Policy;
+use pwsentry::store::{AccountHistory, SqliteStore, Store};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use std::collections::BTreeMap;
@@ -23,10 +22,6 @@ const POLICY: &str = "[hashing]\nmemory_kib = 64\niterations = 1\nallow_weak_par
                       [strength]\nmin_score = 0\n";
 
 const NOW: &str = "2026-01-31T12:00:00Z";
-
-fn now() -> DateTime<Utc> {
-    NOW.parse().unwrap()
-}
 
 /// A distinct password for (worker, call): the two numbers sit between
 /// words, so no two are equal and none is on any list.

@@ -306,7 +306,10 @@ fn debug_output_of_every_secret_holding_type_is_redacted() {
     let request = ChangeRequest::new("alice@example.com", MARKER, now).current_password(MARKER);
     let request_debug = format!("{request:?}");
     let change = checker
-        .evaluate_change(&store, &ChangeRequest::new("alice@example.com", MARKER, now))
+        .evaluate_change(
+            &store,
+            &ChangeRequest::new("alice@example.com", MARKER, now),
+        )
         .unwrap();
     let change_debug = format!("{change:?}");
     checker.commit(&store, change).unwrap();
