@@ -996,12 +996,7 @@ fn verify_current(
     let _lease = checker.budget().lease(hash.block_count() as u64);
     let ok = hash.verify(current.expose().as_bytes(), secret)?;
     Ok((
-        (!ok).then(|| {
-            Violation::new(
-                Rule::CurrentPassword,
-                "is not the account's current password (the current password was typed wrong)",
-            )
-        }),
+        (!ok).then(|| Violation::new(Rule::CurrentPassword, "the current password is wrong")),
         1,
     ))
 }

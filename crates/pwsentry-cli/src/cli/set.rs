@@ -314,6 +314,10 @@ impl Job<'_> {
     /// pointless (the current password is too new to change).
     fn rejected(&self, screen: &Screen, verdict: &Verdict, tries: u32) -> anyhow::Result<bool> {
         screen.rejection(verdict)?;
+        if verdict.violates(Rule::CurrentPassword) {
+            screen.say("The current password could not be verified; nothing was recorded.")?;
+            return Ok(true);
+        }
         if verdict.violates(Rule::MinAge) {
             screen
                 .say("The current password is too new to be changed yet; nothing was recorded.")?;
