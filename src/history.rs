@@ -82,7 +82,7 @@ pub(crate) use budget::MemoryBudget;
 
 use crate::checker::{Checker, Context};
 use crate::error::{Error, Result};
-use crate::policy::{MAX_ITERATIONS, MAX_MEMORY_KIB, MAX_PARALLELISM, Policy};
+use crate::policy::{HARD_MAX_LENGTH, MAX_ITERATIONS, MAX_MEMORY_KIB, MAX_PARALLELISM, Policy};
 use crate::secret::Password;
 use crate::store::{AccountHistory, Append, EntryId, Expect, NewEntry, Retention, Store};
 use crate::verdict::{Rule, Verdict, Violation};
@@ -966,6 +966,11 @@ fn verify_current(
             format!("the current password {why}"),
         ))
     };
+    // No password pwsentry accepts is this long (4 bytes per code point of
+    // the hard maximum, with room for decomposed forms): not worth hashing.
+    if current.len() > 16 * HARD_MAX_LENGTH as usize {
+        return Ok((wrong("is wrong"), 0));
+    }
     let Some(entry) = history.and_then(|h| h.entries().first()) else {
         return Ok((
             wrong("cannot be verified: the account has no recorded password"),

@@ -351,7 +351,13 @@ fn huge_passwords_are_bounded() {
         )
         .unwrap();
     assert!(change.verdict().violates(Rule::CurrentPassword));
-    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(
+        change.argon2_evaluations(),
+        0,
+        "too long to be anyone's password"
+    );
+    // A guard against a hang, not a performance claim.
+    assert!(start.elapsed() < std::time::Duration::from_secs(60));
 }
 
 #[test]

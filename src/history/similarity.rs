@@ -43,8 +43,8 @@ const MAX_COMPARED: usize = 4096;
 /// it, or is within `max(2, len / 4)` edits of it (`len` = the current
 /// password's folded length).
 pub(crate) fn similar_to_current(candidate: &str, current: &str) -> bool {
-    let new = fold_for_similarity(candidate);
-    let old = fold_for_similarity(current);
+    let new = fold_for_similarity(prefix(candidate));
+    let old = fold_for_similarity(prefix(current));
     let new = &new[..new.len().min(MAX_COMPARED)];
     let old = &old[..old.len().min(MAX_COMPARED)];
     if old.is_empty() {
@@ -55,6 +55,13 @@ pub(crate) fn similar_to_current(candidate: &str, current: &str) -> bool {
     }
     let limit = (old.len() / 4).max(2);
     within_edit_distance(new, old, limit)
+}
+
+/// The first [`MAX_COMPARED`] characters of `s`: folding more is wasted.
+fn prefix(s: &str) -> &str {
+    s.char_indices()
+        .nth(MAX_COMPARED)
+        .map_or(s, |(i, _)| &s[..i])
 }
 
 /// Levenshtein distance of `a` and `b` ≤ `limit`, stopping as soon as every
