@@ -1,91 +1,103 @@
-//! Cost of the history rules (reuse + near reuse) for one candidate:
-//! against 1 and 24 natively recorded entries (one shared salt: one argon2
-//! group), and a naive baseline of 24 entries with their own salts (one
-//! verification per entry, as imported hashes are checked).
+//! Cost of the history rules for one candidate that is not in the history
+//! (the worst case: every planned argon2 evaluation runs), through the
+//! library's change API (`Checker::evaluate_change_against`):
 //!
-//! `cargo bench --bench history`. The candidate is not in the history, so
-//! every variant is hashed (the worst case). `small` uses m = 4 MiB, t = 1
-//! so the naive baseline finishes in reasonable time; `owasp` uses the
-//! default policy's m = 19 MiB, t = 2 for the native cases.
+//! - `native/5`: 5 entries recorded by pwsentry at the shipped policy's
+//!   parameters (m = 19 MiB, t = 2): one group, 1 exact + 8 near variants;
+//! - `dovecot/2`: 2 imported Dovecot-default hashes (m = 64 MiB, t = 3),
+//!   costlier than the policy: exact reuse only, one evaluation each;
+//! - `tampered/1`: one entry edited to m = 1 GiB, t = 64: skipped;
+//! - `rejected/5`: a candidate a cheap rule rejects: no argon2 at all.
+//!
+//! `cargo bench --bench history`. The argon2 evaluations per check are
+//! printed first. The CLI's process-level figures (CPU, RSS) come from
+//! `scripts/bench-history.sh`.
 
 use chrono::{TimeZone, Utc};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use pwsentry::Policy;
-use pwsentry::history::{self, hash_password, near_variants};
-use pwsentry::store::{AccountHistory, Append, Expect, MemoryStore, NewEntry, Retention, Store};
+use pwsentry::history::hash_password;
+use pwsentry::store::{AccountHistory, HistoryEntry};
+use pwsentry::{ChangeRequest, Checker, Policy};
 use std::hint::black_box;
 
 const CANDIDATE: &str = "Granite@Willow@Comet2024!";
+const ACCOUNT: &str = "bench@example.com";
+const TAMPERED: &str =
+    "$argon2id$v=19$m=1048576,t=64,p=1$c29tZXNhbHRzb21lc2FsdA$SGFzaGhhc2hoYXNoaGFzaA";
 
-fn policy(memory_kib: u32, iterations: u32) -> Policy {
-    Policy::from_toml_str(&format!(
-        "[history]\nremember = 24\nreject_similar = true\n[hashing]\nmemory_kib = {memory_kib}\niterations = {iterations}\nallow_weak_parameters = true\n"
-    ))
-    .expect("bench policy")
-}
-
-/// `n` entries; with `shared_salt` they all use the account's salt, as
-/// entries pwsentry records do; else each has its own.
-fn history_of(policy: &Policy, n: usize, shared_salt: bool) -> AccountHistory {
-    let store = MemoryStore::new();
-    let salt = [7u8; 16];
+fn hashed(policy: &Policy, salt: u8, n: usize) -> Vec<HistoryEntry> {
     let t0 = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
-    for i in 0..n {
-        let entry_salt = if shared_salt {
-            salt
-        } else {
-            [i as u8 + 100; 16]
-        };
-        let hash = hash_password(policy, &entry_salt, &format!("Old#Password#Number{i}x")).unwrap();
-        let entry = NewEntry::new(
-            t0 + chrono::TimeDelta::days(i as i64),
-            hash.to_string(),
-            false,
-        );
-        let append = Append {
-            salt: &salt,
-            entries: &[entry],
-            expect: Expect::Anything,
-            retention: Retention::new(100, None),
-        };
-        store.append("bench", &append).unwrap();
-    }
-    store.history("bench").unwrap().unwrap()
+    (0..n)
+        .map(|i| {
+            let hash = hash_password(policy, &[salt; 16], &format!("Old#Password#Number{i}x"))
+                .unwrap()
+                .to_string();
+            HistoryEntry::new(
+                i as i64 + 1,
+                t0 + chrono::TimeDelta::days(i as i64),
+                hash,
+                false,
+            )
+        })
+        .collect()
 }
 
 fn bench(c: &mut Criterion) {
     let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-    eprintln!(
-        "candidate variants checked: 1 exact + {} near",
-        near_variants(CANDIDATE).len()
-    );
-
-    let small = policy(4096, 1);
-    let mut group = c.benchmark_group("history_check_small");
+    let policy = Policy::default();
+    let checker = Checker::new(policy.clone());
+    let dovecot = Policy::from_toml_str("[hashing]\nmemory_kib = 65536\niterations = 3\n").unwrap();
+    let t0 = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+    let cases: Vec<(&str, usize, AccountHistory, &str)> = vec![
+        (
+            "native",
+            5,
+            AccountHistory::new(vec![7; 16], hashed(&policy, 7, 5)),
+            CANDIDATE,
+        ),
+        (
+            "dovecot",
+            2,
+            AccountHistory::new(vec![7; 16], {
+                let mut e = hashed(&dovecot, 8, 1);
+                e.extend(hashed(&dovecot, 9, 1).into_iter().map(|x| {
+                    HistoryEntry::new(2, x.set_at() + chrono::TimeDelta::days(1), x.hash(), false)
+                }));
+                e
+            }),
+            CANDIDATE,
+        ),
+        (
+            "tampered",
+            1,
+            AccountHistory::new(vec![7; 16], vec![HistoryEntry::new(1, t0, TAMPERED, false)]),
+            CANDIDATE,
+        ),
+        (
+            "rejected",
+            5,
+            AccountHistory::new(vec![7; 16], hashed(&policy, 7, 5)),
+            "x",
+        ),
+    ];
+    let mut group = c.benchmark_group("history_check");
     group.sample_size(10);
-    for (name, n, shared) in [
-        ("native", 1, true),
-        ("native", 24, true),
-        ("naive", 24, false),
-    ] {
-        let h = history_of(&small, n, shared);
-        group.bench_with_input(BenchmarkId::new(name, n), &h, |b, h| {
+    for (name, n, history, candidate) in &cases {
+        let request = ChangeRequest::new(ACCOUNT, candidate, now);
+        let change = checker
+            .evaluate_change_against(Some(history), &request)
+            .unwrap();
+        eprintln!(
+            "{name}/{n}: {} argon2 evaluations, {} skipped",
+            change.argon2_evaluations(),
+            change.skipped().len()
+        );
+        group.bench_with_input(BenchmarkId::new(*name, n), history, |b, h| {
             b.iter(|| {
-                let v = history::violations(&small, h, black_box(CANDIDATE), now).unwrap();
-                assert!(v.is_empty());
-                v
+                checker
+                    .evaluate_change_against(Some(h), black_box(&request))
+                    .unwrap()
             })
-        });
-    }
-    group.finish();
-
-    let owasp = policy(19_456, 2);
-    let mut group = c.benchmark_group("history_check_owasp");
-    group.sample_size(10);
-    for n in [1, 24] {
-        let h = history_of(&owasp, n, true);
-        group.bench_with_input(BenchmarkId::new("native", n), &h, |b, h| {
-            b.iter(|| history::violations(&owasp, h, black_box(CANDIDATE), now).unwrap())
         });
     }
     group.finish();

@@ -7,11 +7,13 @@
 //! verdict.
 
 use crate::blocklist::fold;
+use crate::history::{DEFAULT_ARGON2_MEMORY_CAP_KIB, MemoryBudget};
 use crate::normalise;
 use crate::policy::{HARD_MAX_LENGTH, LengthUnit, Policy};
 use crate::rules::{self, Counts};
 use crate::strength;
 use crate::verdict::{Rule, Verdict, Violation};
+use std::sync::Arc;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 use zeroize::Zeroizing;
 
@@ -85,6 +87,10 @@ impl Context {
 /// Evaluates candidates against one policy. Cheap to share: `Send + Sync`,
 /// immutable, no global state.
 ///
+/// Clones share one cap on the argon2 memory their history checks hold at
+/// once ([`Checker::with_argon2_memory_cap`]): a service that builds one
+/// `Checker` and clones it (or puts it in an `Arc`) has a process-wide cap.
+///
 /// ```
 /// use pwsentry::{Checker, Context, Policy, Preset, Rule};
 /// let checker = Checker::new(Policy::from_preset(Preset::Nist80063b));
@@ -94,13 +100,47 @@ impl Context {
 #[derive(Debug, Clone)]
 pub struct Checker {
     policy: Policy,
+    budget: Arc<MemoryBudget>,
 }
 
 impl Checker {
     /// A checker for `policy`. Cheap: zxcvbn's dictionaries and keyboard
     /// graphs are static tables, built at compile time.
     pub fn new(policy: Policy) -> Self {
-        Checker { policy }
+        Checker {
+            policy,
+            budget: Arc::new(MemoryBudget::new(DEFAULT_ARGON2_MEMORY_CAP_KIB)),
+        }
+    }
+
+    /// This checker with its own cap on the argon2 memory that the history
+    /// checks of it and its clones hold at once, in KiB (default
+    /// [`DEFAULT_ARGON2_MEMORY_CAP_KIB`], 256 MiB). A check that would go
+    /// over waits until other checks return memory; one evaluation that
+    /// needs more than the whole cap (a policy whose `memory_kib` is above
+    /// it) waits for the whole budget.
+    ///
+    /// The cap lives in the checker rather than in a global so that two
+    /// policies in one process, and tests, do not interfere; share one
+    /// checker (clone it) to share the cap.
+    ///
+    /// ```
+    /// use pwsentry::{Checker, Policy};
+    /// let checker = Checker::new(Policy::default()).with_argon2_memory_cap(64 * 1024);
+    /// assert_eq!(checker.clone().argon2_memory_cap_kib(), 64 * 1024);
+    /// ```
+    pub fn with_argon2_memory_cap(mut self, kib: u64) -> Self {
+        self.budget = Arc::new(MemoryBudget::new(kib));
+        self
+    }
+
+    /// The cap on argon2 memory held at once, in KiB.
+    pub fn argon2_memory_cap_kib(&self) -> u64 {
+        self.budget.cap_kib()
+    }
+
+    pub(crate) fn budget(&self) -> &MemoryBudget {
+        &self.budget
     }
 
     /// The policy this checker applies.

@@ -1,5 +1,8 @@
-//! Password history: argon2 hashes of past passwords, and the rules that
-//! use them (`reuse`, `recently_used`, `similar_to_previous`, `min_age`).
+//! Password history: argon2 hashes of past passwords, the rules that use
+//! them (`reuse`, `recently_used`, `similar_to_previous`, `min_age`, and,
+//! when the caller knows the current password, `current_password` and
+//! `similar_to_current`), and the change API: [`Checker::change`] evaluates
+//! a new password and records it in one call.
 //!
 //! # Hashing
 //! Every entry is an argon2 PHC string, verified with the parameters inside
@@ -14,58 +17,73 @@
 //! group: hashing a candidate once per group gives a digest to compare, in
 //! constant time, with every entry of the group. A check against 24
 //! natively recorded entries therefore costs what a check against one
-//! does. An attacker who steals the store gains the same factor against
-//! one account's history, so the defender/attacker ratio is unchanged; the
-//! saved time pays for the near-reuse checks. Imported hashes keep their own
-//! salts and parameters, each its own group.
+//! does. Imported hashes keep their own salts and parameters, each its own
+//! group.
 //!
-//! # Near reuse
-//! With `reject_similar`, the candidate is also hashed in up to
-//! [`MAX_NEAR_VARIANTS`] (32) variants, see [`near_variants`]; a variant
-//! that matches a remembered entry means the candidate is a trivial
-//! variation of it. A check costs at most `groups × (1 + 32)` argon2
-//! evaluations. They run in parallel (rayon), each worker with one argon2
-//! memory buffer reused for all its evaluations and wiped afterwards.
+//! # Bounded cost
+//! What one evaluation may cost is fixed, whatever the store holds:
+//! - a candidate that a cheap rule already rejects (length, composition,
+//!   context words, blocklist, score, minimum age, similarity to the
+//!   current password) is never hashed;
+//! - near reuse hashes at most 8 variants of the candidate
+//!   (`docs/history.md` has the catalogue), and only against groups whose
+//!   cost (memory, and memory × passes) is at or below the policy's, within
+//!   a near-reuse budget of 8 evaluations at the policy's cost; costlier
+//!   groups get the exact check only;
+//! - exact checks of groups other than the account's native one stop after
+//!   [`MAX_EXACT_WORK`] KiB × passes (newest entries first);
+//! - an entry above the import bounds ([`MAX_IMPORT_MEMORY_KIB`],
+//!   [`MAX_IMPORT_WORK`], or the policy's own cost if higher), or that does
+//!   not parse, is never evaluated: it is skipped and reported
+//!   ([`Change::skipped`], [`unverifiable_entries`]);
+//! - the evaluations run on up to one thread per core
+//!   (`std::thread::scope`), and all evaluations of a [`Checker`] and its
+//!   clones share one cap on argon2 memory
+//!   ([`Checker::with_argon2_memory_cap`], 256 MiB by default): a check
+//!   waits for memory rather than exceeding the cap.
 //!
 //! # Imported hashes
 //! [`Argon2Hash::parse`] accepts PHC strings of argon2id, argon2i and
 //! argon2d (versions 0x10 and 0x13), bare or with a Dovecot scheme prefix
-//! (`{ARGON2ID}`, `{ARGON2I}`, `{ARGON2D}`). Their cost is bounded like the
-//! policy's: memory ≤ [`MAX_MEMORY_KIB`] KiB (1 GiB), passes ≤
-//! [`MAX_ITERATIONS`], lanes ≤ [`MAX_PARALLELISM`]; salts of 8..=64 bytes,
+//! (`{ARGON2ID}`, `{ARGON2I}`, `{ARGON2D}`); salts of 8..=64 bytes,
 //! digests of 4..=64 bytes, associated data ≤ 32 bytes; hashes that need a
-//! key id are refused.
+//! key id are refused. [`Checker::import_hashes`] also refuses any above
+//! the import bounds.
 //!
 //! This module never prints, never reads the clock, and never puts a
 //! password, a hash or a salt into an error message or a `Debug` output.
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
-//! use pwsentry::history::CommitOutcome;
 //! use pwsentry::store::MemoryStore;
-//! use pwsentry::{Checker, Context, Policy, Rule};
+//! use pwsentry::{ChangeRequest, Checker, Policy, Rule};
 //!
 //! // Small argon2 parameters keep the example fast; never use them for real.
 //! let policy = Policy::from_toml_str("[hashing]\nmemory_kib = 64\niterations = 1\nallow_weak_parameters = true\n")?;
 //! let checker = Checker::new(policy);
 //! let store = MemoryStore::new();
 //! let now = Utc.with_ymd_and_hms(2026, 1, 31, 12, 0, 0).unwrap();
-//! let context = Context::new().account("alice@example.com");
 //!
-//! let change = checker.evaluate_change(&store, "alice@example.com", "Velvet#Orbit#Canyon42", &context, now)?;
-//! assert!(change.verdict().accepted());
-//! assert_eq!(checker.commit(&store, change)?, CommitOutcome::Recorded);
+//! let first = checker.change(&store, &ChangeRequest::new("alice@example.com", "Velvet#Orbit#Canyon42", now))?;
+//! assert!(first.recorded());
 //!
-//! let again = checker.evaluate_change(&store, "alice@example.com", "Velvet#Orbit#Canyon43", &context, now)?;
+//! let again = checker.change(&store, &ChangeRequest::new("alice@example.com", "Velvet#Orbit#Canyon43", now))?;
+//! assert!(!again.recorded());
 //! assert!(again.verdict().violates(Rule::SimilarToPrevious));
-//! assert_eq!(checker.commit(&store, again)?, CommitOutcome::Rejected);
 //! # Ok::<(), pwsentry::Error>(())
 //! ```
 
 use crate::account::AccountId;
+mod budget;
+mod similarity;
+mod variants;
+
+pub use budget::DEFAULT_ARGON2_MEMORY_CAP_KIB;
+pub(crate) use budget::MemoryBudget;
+
 use crate::checker::{Checker, Context};
 use crate::error::{Error, Result};
-use crate::policy::{MAX_ITERATIONS, MAX_MEMORY_KIB, MAX_PARALLELISM, Policy};
+use crate::policy::{HARD_MAX_LENGTH, MAX_ITERATIONS, MAX_MEMORY_KIB, MAX_PARALLELISM, Policy};
 use crate::secret::Password;
 use crate::store::{AccountHistory, Append, EntryId, Expect, NewEntry, Retention, Store};
 use crate::verdict::{Rule, Verdict, Violation};
@@ -74,8 +92,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::Rng;
-use rayon::prelude::*;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use subtle::ConstantTimeEq;
 use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
@@ -84,15 +102,10 @@ use zeroize::Zeroizing;
 pub const SALT_LEN: usize = 16;
 /// Length of the digest of natively recorded entries, in bytes.
 pub const DIGEST_LEN: usize = 32;
-/// Most near-reuse variants a candidate is checked in (besides itself).
-pub const MAX_NEAR_VARIANTS: usize = 32;
 /// Shortest and longest salt accepted in a hash, in bytes.
 pub const SALT_LEN_RANGE: std::ops::RangeInclusive<usize> = 8..=64;
 /// Shortest and longest digest accepted in a hash, in bytes.
 pub const DIGEST_LEN_RANGE: std::ops::RangeInclusive<usize> = 4..=64;
-/// Argon2 memory the parallel workers of one check may use together (KiB);
-/// fewer workers run when a group needs more.
-const PARALLEL_MEMORY_BUDGET_KIB: u64 = 256 * 1024;
 
 /// Largest memory cost of an *imported* hash, in KiB (256 MiB). Imported
 /// hashes are not chosen by the administrator, so a crafted one must not
@@ -104,17 +117,16 @@ pub const MAX_IMPORT_MEMORY_KIB: u32 = 256 * 1024;
 /// (m=65536, t=3) is 192 MiB·pass.
 pub const MAX_IMPORT_WORK: u64 = 1024 * 1024;
 
-/// Groups whose work (memory in KiB × passes) is above this are checked for
-/// exact reuse only, not for near reuse: 32 variants at that cost would make
-/// one check take tens of seconds. 256 MiB·pass covers the OWASP minimum,
-/// the shipped policy and Dovecot's default parameters.
-pub const NEAR_REUSE_MAX_WORK: u64 = 256 * 1024;
-/// Characters tried as a dropped trailing character (besides doubling the
-/// last one): digits and the most common trailing symbols.
-const APPENDED: [char; 22] = [
-    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '!', '@', '#', '$', '%', '&', '*', '?', '.',
-    '-', '_', '+',
-];
+/// Work (memory in KiB × passes) that the exact checks of one evaluation
+/// may spend on groups other than the account's native one (imported
+/// hashes, entries from older parameters): 2 GiB·pass, about two imports at
+/// the bound or ten at Dovecot's default. Older groups past it are skipped
+/// and reported ([`SkipReason::OverBudget`]).
+pub const MAX_EXACT_WORK: u64 = 2 * 1024 * 1024;
+
+/// How often [`Checker::change`] evaluates again when another writer
+/// recorded for the account between its evaluation and its commit.
+const CHANGE_ATTEMPTS: u32 = 10;
 
 // ---- hashes ----------------------------------------------------------------
 
@@ -505,6 +517,16 @@ fn decimal(s: &str) -> Result<u32> {
 /// # Errors
 /// [`Error::Hash`] if the salt is not 8..=64 bytes long.
 pub fn hash_password(policy: &Policy, salt: &[u8], password: &str) -> Result<Argon2Hash> {
+    hash_native(policy, salt, password, None)
+}
+
+/// [`hash_password`], holding a lease on `budget` while argon2 runs.
+fn hash_native(
+    policy: &Policy,
+    salt: &[u8],
+    password: &str,
+    budget: Option<&MemoryBudget>,
+) -> Result<Argon2Hash> {
     let h = policy.hashing();
     let mut hash = Argon2Hash {
         algorithm: Algorithm::Argon2id,
@@ -518,6 +540,7 @@ pub fn hash_password(policy: &Policy, salt: &[u8], password: &str) -> Result<Arg
     };
     hash.check_bounds()?;
     let normalised = nfc(password);
+    let _lease = budget.map(|b| b.lease(hash.block_count() as u64));
     let mut blocks = Zeroizing::new(vec![Block::default(); hash.block_count()]);
     let mut out = Zeroizing::new([0u8; DIGEST_LEN]);
     hash.compute(
@@ -544,125 +567,92 @@ pub fn new_salt() -> Vec<u8> {
     salt
 }
 
-// ---- near variants -----------------------------------------------------------
-
-/// The trivial variations of `password` checked for `similar_to_previous`,
-/// at most [`MAX_NEAR_VARIANTS`], without duplicates or `password` itself,
-/// in this order:
-///
-/// 1. the last run of ASCII digits moved by ±1 and ±2, or, for a 4-digit
-///    run from 1900 to 2099 (a year), by ±1, ±2 and ±3 (zero padding kept
-///    when the run has a leading zero; negative values skipped);
-/// 2. the last character dropped (the remembered password lacked it);
-/// 3. the first letter's case flipped;
-/// 4. one character appended (the remembered password had one more): each
-///    digit, each of `! @ # $ % & * ? . - _ +`, and the last character again.
-///
-/// Variants are compared with remembered entries by hashing, so each
-/// direction of a change is covered by generating its inverse from the
-/// candidate: `Summer2025!` yields `Summer2024!`, and `Pass#word8` yields
-/// `Pass#word7`. Together this is at most 6 + 1 + 1 + 23 = 31 variants.
-///
-/// ```
-/// use pwsentry::history::near_variants;
-/// let v: Vec<String> = near_variants("Summer2025!").iter().map(|p| p.expose().to_owned()).collect();
-/// assert!(v.contains(&"Summer2024!".to_owned()));
-/// assert!(v.contains(&"Summer2025".to_owned()));
-/// assert!(v.contains(&"summer2025!".to_owned()));
-/// assert!(v.contains(&"Summer2025!!".to_owned()));
-/// assert!(v.len() <= pwsentry::history::MAX_NEAR_VARIANTS);
-/// ```
-pub fn near_variants(password: &str) -> Vec<Password> {
-    let mut out: Vec<Password> = Vec::with_capacity(MAX_NEAR_VARIANTS);
-    let mut push = |v: Password| {
-        if out.len() < MAX_NEAR_VARIANTS
-            && !v.expose().is_empty()
-            && v.expose() != password
-            && !out.contains(&v)
-        {
-            out.push(v);
-        }
-    };
-    if let Some((start, end)) = last_digit_run(password) {
-        let digits = &password[start..end];
-        if let Ok(n) = digits.parse::<u64>().map(i128::from) {
-            let year = digits.len() == 4 && (1900..=2099).contains(&n);
-            let steps: &[i128] = if year {
-                &[1, -1, 2, -2, 3, -3]
-            } else {
-                &[1, -1, 2, -2]
-            };
-            let padded = digits.len() > 1 && digits.starts_with('0');
-            for step in steps {
-                let value = n + step;
-                if value < 0 {
-                    continue;
-                }
-                let text = Zeroizing::new(if padded {
-                    format!("{value:0width$}", width = digits.len())
-                } else {
-                    value.to_string()
-                });
-                push(splice(password, start, end, &text));
-            }
-        }
-    }
-    if let Some((last_start, last)) = password.char_indices().last() {
-        push(splice(password, last_start, password.len(), ""));
-        if let Some((i, c)) = password.char_indices().find(|(_, c)| c.is_alphabetic()) {
-            let flipped: Vec<char> = if c.is_lowercase() {
-                c.to_uppercase().collect()
-            } else {
-                c.to_lowercase().collect()
-            };
-            // Only one-to-one case mappings (not "ß" → "SS").
-            if let [f] = flipped[..]
-                && f != c
-            {
-                let mut buf = [0u8; 4];
-                push(splice(
-                    password,
-                    i,
-                    i + c.len_utf8(),
-                    f.encode_utf8(&mut buf),
-                ));
-            }
-        }
-        for c in APPENDED.into_iter().chain([last]) {
-            let mut buf = [0u8; 4];
-            push(splice(
-                password,
-                password.len(),
-                password.len(),
-                c.encode_utf8(&mut buf),
-            ));
-        }
-    }
-    out
-}
-
-/// `password` with `start..end` replaced by `middle`, built without
-/// reallocating (no stray copies of the secret).
-fn splice(password: &str, start: usize, end: usize, middle: &str) -> Password {
-    let mut s = String::with_capacity(password.len() - (end - start) + middle.len());
-    s.push_str(&password[..start]);
-    s.push_str(middle);
-    s.push_str(&password[end..]);
-    Password::new(s)
-}
-
-fn last_digit_run(s: &str) -> Option<(usize, usize)> {
-    let b = s.as_bytes();
-    let end = b.iter().rposition(u8::is_ascii_digit)? + 1;
-    let start = b[..end]
-        .iter()
-        .rposition(|c| !c.is_ascii_digit())
-        .map_or(0, |i| i + 1);
-    // Runs too long for u64 are not "a number" to step.
-    (end - start <= 19).then_some((start, end))
-}
-
 // ---- matching ------------------------------------------------------------------
+
+/// Why the history rules did not compare the candidate with an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// Its parameters are above the bounds: memory or memory × passes over
+    /// [`MAX_IMPORT_MEMORY_KIB`] / [`MAX_IMPORT_WORK`] (or the policy's own
+    /// cost, if higher). An entry edited in the database shows up here; it
+    /// would cost minutes and gigabytes to evaluate.
+    AboveBounds,
+    /// The stored text is not a usable argon2 hash.
+    Malformed,
+    /// The evaluation's budget for exact checks ([`MAX_EXACT_WORK`]) was
+    /// spent on newer entries.
+    OverBudget,
+}
+
+impl SkipReason {
+    /// `true` for entries no evaluation can ever check (above the bounds or
+    /// malformed), as opposed to ones left out of one evaluation.
+    pub fn is_unverifiable(self) -> bool {
+        matches!(self, SkipReason::AboveBounds | SkipReason::Malformed)
+    }
+}
+
+/// A remembered entry the history rules skipped, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SkippedEntry {
+    /// The store's id of the entry.
+    pub id: EntryId,
+    /// Why it was skipped.
+    pub reason: SkipReason,
+}
+
+/// Memory in KiB × passes of one evaluation at the policy's parameters.
+fn policy_work(policy: &Policy) -> u64 {
+    let h = policy.hashing();
+    u64::from(h.memory_kib) * u64::from(h.iterations)
+}
+
+/// Whether evaluating `hash` could cost more than any hash pwsentry accepts.
+fn above_bounds(policy: &Policy, hash: &Argon2Hash) -> bool {
+    hash.memory_kib > MAX_IMPORT_MEMORY_KIB.max(policy.hashing().memory_kib)
+        || hash.work() > MAX_IMPORT_WORK.max(policy_work(policy))
+}
+
+/// Whether `hash` costs no more than the policy's own parameters.
+fn within_policy_cost(policy: &Policy, hash: &Argon2Hash) -> bool {
+    hash.memory_kib <= policy.hashing().memory_kib && hash.work() <= policy_work(policy)
+}
+
+/// A stored entry, parsed, or why it cannot be used.
+fn classify(policy: &Policy, hash: &str) -> std::result::Result<Argon2Hash, SkipReason> {
+    let parsed = Argon2Hash::parse(hash).map_err(|_| SkipReason::Malformed)?;
+    if above_bounds(policy, &parsed) {
+        return Err(SkipReason::AboveBounds);
+    }
+    Ok(parsed)
+}
+
+/// The entries of `history` that no evaluation under `policy` will ever
+/// compare a candidate with: their parameters are above the bounds (see
+/// [`SkipReason::AboveBounds`]) or they do not parse. `pwsentry status`
+/// reports them.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use pwsentry::Policy;
+/// use pwsentry::history::unverifiable_entries;
+/// use pwsentry::store::{AccountHistory, HistoryEntry};
+///
+/// let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+/// let tampered = "$argon2id$v=19$m=1048576,t=64,p=1$c29tZXNhbHRzb21lc2FsdA$SGFzaGhhc2hoYXNoaGFzaA";
+/// let history = AccountHistory::new(vec![7; 16], vec![HistoryEntry::new(3, at, tampered, false)]);
+/// assert_eq!(unverifiable_entries(&Policy::default(), &history), [3]);
+/// ```
+pub fn unverifiable_entries(policy: &Policy, history: &AccountHistory) -> Vec<EntryId> {
+    history
+        .entries()
+        .iter()
+        // crypt(3) entries have bounds of their own (`crate::crypt`).
+        .filter(|e| !crate::crypt::is_crypt(e.hash()) && classify(policy, e.hash()).is_err())
+        .map(|e| e.id())
+        .collect()
+}
 
 /// How a candidate matched a remembered entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -671,86 +661,153 @@ enum Match {
     Near,
 }
 
+/// Entries sharing one argon2 evaluation, and how many candidates (the
+/// exact one, then near variants) it is hashed in.
+struct Group<'a> {
+    shape: &'a Argon2Hash,
+    peppered: bool,
+    members: Vec<usize>,
+    candidates: usize,
+}
+
+/// What the hashing part of an evaluation found and spent.
+#[derive(Default)]
+struct Matched {
+    best: Vec<Option<Match>>,
+    over_budget: Vec<usize>,
+    evaluations: usize,
+}
+
 /// For each entry, the best match among `candidates` (index 0 is the exact
-/// candidate, the others near variants).
+/// candidate, the others near variants), within the cost bounds (see the
+/// module docs). `entries` are newest first and within the bounds.
 fn match_entries(
-    policy: &Policy,
+    checker: &Checker,
+    salt: &[u8],
     entries: &[(&Argon2Hash, bool)],
     candidates: &[Password],
-) -> Result<Vec<Option<Match>>> {
-    // Groups of entries with the same salt, parameters and pepper use.
-    let mut groups: Vec<(&Argon2Hash, bool, Vec<usize>)> = Vec::new();
+) -> Result<Matched> {
+    let policy = checker.policy();
+    // Groups in order of their newest entry.
+    let mut groups: Vec<Group<'_>> = Vec::new();
     for (i, (hash, peppered)) in entries.iter().enumerate() {
         match groups
             .iter_mut()
-            .find(|(h, p, _)| *p == *peppered && h.same_group(hash))
+            .find(|g| g.peppered == *peppered && g.shape.same_group(hash))
         {
-            Some(g) => g.2.push(i),
-            None => groups.push((hash, *peppered, vec![i])),
+            Some(g) => g.members.push(i),
+            None => groups.push(Group {
+                shape: hash,
+                peppered: *peppered,
+                members: vec![i],
+                candidates: 1,
+            }),
         }
     }
-    let pepper = policy.pepper();
-    if groups.iter().any(|g| g.1) && pepper.is_none() {
+    if groups.iter().any(|g| g.peppered) && policy.pepper().is_none() {
         return Err(Error::Hash(
             "this account's history was recorded with a pepper, but the policy sets no hashing.pepper_file".into(),
         ));
     }
-    // The exact candidate against every group; its near variants only
-    // against groups cheap enough to evaluate 32 times.
-    let jobs: Vec<(usize, usize)> = (0..groups.len())
-        .flat_map(|g| {
-            let n = if groups[g].0.work() <= NEAR_REUSE_MAX_WORK {
-                candidates.len()
-            } else {
-                1
-            };
-            (0..n).map(move |c| (g, c))
-        })
+    // The native group (the account's salt at the policy's parameters)
+    // first: it holds what pwsentry recorded under this policy.
+    let h = policy.hashing();
+    let native = |g: &Group<'_>| {
+        g.shape.salt == salt
+            && g.shape.algorithm == Algorithm::Argon2id
+            && g.shape.version == 0x13
+            && (g.shape.memory_kib, g.shape.iterations, g.shape.parallelism)
+                == (h.memory_kib, h.iterations, h.parallelism)
+    };
+    groups.sort_by_key(|g| !native(g));
+    let mut over_budget = Vec::new();
+    let (mut exact_work, mut near_work) = (0u64, 0u64);
+    let near_budget = policy_work(policy) * (candidates.len() as u64 - 1);
+    groups.retain_mut(|g| {
+        let work = g.shape.work();
+        if !native(g) {
+            if exact_work + work > MAX_EXACT_WORK {
+                over_budget.extend(g.members.iter().copied());
+                return false;
+            }
+            exact_work += work;
+        }
+        let near = work * (candidates.len() as u64 - 1);
+        if candidates.len() > 1
+            && within_policy_cost(policy, g.shape)
+            && near_work + near <= near_budget
+        {
+            near_work += near;
+            g.candidates = candidates.len();
+        }
+        true
+    });
+    let jobs: Vec<(usize, usize)> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(gi, g)| (0..g.candidates).map(move |c| (gi, c)))
         .collect();
     let largest_kib = groups
         .iter()
-        .map(|g| u64::from(g.0.memory_kib))
+        .map(|g| g.shape.block_count() as u64)
         .max()
-        .unwrap_or(1)
-        .max(1);
-    let workers = rayon::current_num_threads()
+        .unwrap_or(1);
+    let budget = checker.budget();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
         .min(jobs.len())
-        .min(usize::try_from(PARALLEL_MEMORY_BUDGET_KIB / largest_kib).unwrap_or(usize::MAX))
+        .min(budget.fits(largest_kib))
         .max(1);
-    let found: Vec<Vec<(usize, usize)>> = (0..workers)
-        .into_par_iter()
-        .map(|w| -> Result<Vec<(usize, usize)>> {
-            let mine: Vec<(usize, usize)> = jobs.iter().copied().skip(w).step_by(workers).collect();
-            let blocks_needed = mine
-                .iter()
-                .map(|(g, _)| groups[*g].0.block_count())
-                .max()
-                .unwrap_or(0);
-            // One argon2 memory buffer per worker, reused for each of its
-            // evaluations and wiped when dropped.
-            let mut blocks = Zeroizing::new(vec![Block::default(); blocks_needed]);
-            let mut out = Zeroizing::new([0u8; 64]);
-            let mut hits = Vec::new();
-            for (g, c) in mine {
-                let (shape, peppered, members) = &groups[g];
-                let out = &mut out[..shape.digest.len()];
-                let secret = if *peppered { pepper } else { None };
-                shape.compute(candidates[c].expose().as_bytes(), secret, out, &mut blocks)?;
-                for &e in members {
-                    if bool::from(entries[e].0.digest.as_slice().ct_eq(out)) {
-                        hits.push((e, c));
-                    }
+    let next = AtomicUsize::new(0);
+    let pepper = policy.pepper();
+    let work = || -> Result<Vec<(usize, usize)>> {
+        // One argon2 buffer per worker, leased from the checker's memory
+        // budget, reused for each of its evaluations and wiped when dropped.
+        let _lease = budget.lease(largest_kib);
+        let mut blocks = Zeroizing::new(vec![Block::default(); largest_kib as usize]);
+        let mut out = Zeroizing::new([0u8; 64]);
+        let mut hits = Vec::new();
+        loop {
+            let Some(&(gi, c)) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                return Ok(hits);
+            };
+            let g = &groups[gi];
+            let out = &mut out[..g.shape.digest.len()];
+            let secret = if g.peppered { pepper } else { None };
+            let blocks = &mut blocks[..g.shape.block_count()];
+            g.shape
+                .compute(candidates[c].expose().as_bytes(), secret, out, blocks)?;
+            for &e in &g.members {
+                if bool::from(entries[e].0.digest.as_slice().ct_eq(out)) {
+                    hits.push((e, c));
                 }
             }
-            Ok(hits)
-        })
-        .collect::<Result<_>>()?;
+        }
+    };
+    let found: Vec<Vec<(usize, usize)>> = if workers == 1 {
+        vec![work()?]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..workers).map(|_| s.spawn(work)).collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(Error::Hash("an argon2 worker failed".into())))
+                })
+                .collect::<Result<_>>()
+        })?
+    };
     let mut best: Vec<Option<Match>> = vec![None; entries.len()];
     for (e, c) in found.into_iter().flatten() {
         let m = if c == 0 { Match::Exact } else { Match::Near };
         best[e] = Some(best[e].map_or(m, |b| b.min(m)));
     }
-    Ok(best)
+    Ok(Matched {
+        best,
+        over_budget,
+        evaluations: jobs.len(),
+    })
 }
 
 fn days(n: u32) -> TimeDelta {
@@ -762,74 +819,113 @@ fn add_days(t: DateTime<Utc>, n: u32) -> Result<DateTime<Utc>> {
         .ok_or_else(|| Error::Time("a date is out of range".into()))
 }
 
-/// The history rules for `password` against an account's stored `history`
-/// at `now`: `reuse`, `recently_used`, `similar_to_previous` (when the
-/// policy's `reject_similar` is on) and `min_age`.
-///
-/// Entries among the `remember` newest, or set within `remember_days` of
-/// `now`, are remembered; older ones are ignored (and pruned at the next
-/// record). A candidate equal to a remembered entry breaks `reuse` if the
-/// entry is among the `remember` newest, else `recently_used`; a near
-/// variant ([`near_variants`]) equal to one breaks `similar_to_previous`,
-/// unless an exact match was already reported.
-///
-/// # Errors
-/// [`Error::Store`] if a stored hash is malformed; [`Error::Hash`] if an
-/// entry needs a pepper the policy does not have; [`Error::Time`] if a
-/// date is out of range.
-pub fn violations(
+/// `min_age`: the current password was set less than `min_age_days` ago.
+fn min_age_violation(
     policy: &Policy,
     history: &AccountHistory,
-    password: &str,
     now: DateTime<Utc>,
-) -> Result<Vec<Violation>> {
-    let hp = policy.history();
-    let mut found = Vec::new();
+) -> Result<Option<Violation>> {
     let min_age = policy.rotation().min_age_days;
-    if let Some(changed_at) = history.changed_at().filter(|_| min_age > 0) {
-        let allowed_from = add_days(changed_at, min_age)?;
-        if now < allowed_from {
-            found.push(Violation::new(
-                Rule::MinAge,
-                format!(
-                    "the password was changed less than {} ago; it can be changed again from {}",
-                    plural(min_age, "day"),
-                    allowed_from.format("%Y-%m-%d %H:%M UTC")
-                ),
-            ));
-        }
-    }
-    let mut remembered: Vec<(Argon2Hash, bool, bool)> = Vec::new(); // (hash, peppered, by count)
-    let mut crypt_entries: Vec<(&str, bool)> = Vec::new(); // (hash, by count)
+    let Some(changed_at) = history.changed_at().filter(|_| min_age > 0) else {
+        return Ok(None);
+    };
+    let allowed_from = add_days(changed_at, min_age)?;
+    Ok((now < allowed_from).then(|| {
+        Violation::new(
+            Rule::MinAge,
+            format!(
+                "the password was changed less than {} ago; it can be changed again from {}",
+                plural(min_age, "day"),
+                allowed_from.format("%Y-%m-%d %H:%M UTC")
+            ),
+        )
+    }))
+}
+
+/// What the hashing rules found for one candidate.
+struct HistoryFindings {
+    violations: Vec<Violation>,
+    skipped: Vec<SkippedEntry>,
+    evaluations: usize,
+}
+
+/// The remembered entries of `history` at `now` that can be evaluated, as
+/// (hash, peppered, remembered by count, id), and the skipped ones.
+type Remembered = (Argon2Hash, bool, bool, EntryId);
+
+/// Remembered crypt(3) entries (imported SHA-crypt, bcrypt), as (hash,
+/// remembered by count): exact reuse only, see [`crypt_exact_reuse`].
+type RememberedCrypt<'h> = (&'h str, bool);
+
+fn remembered<'h>(
+    policy: &Policy,
+    history: &'h AccountHistory,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Remembered>, Vec<SkippedEntry>, Vec<RememberedCrypt<'h>>)> {
+    let hp = policy.history();
+    let mut usable = Vec::new();
+    let mut skipped = Vec::new();
+    let mut crypt = Vec::new();
     for (i, e) in history.entries().iter().enumerate() {
         let by_count = i < hp.remember as usize;
         let recent = hp.remember_days > 0 && now < add_days(e.set_at(), hp.remember_days)?;
         if (by_count || recent) && crate::crypt::is_crypt(e.hash()) {
-            crypt_entries.push((e.hash(), by_count));
+            crypt.push((e.hash(), by_count));
         } else if by_count || recent {
-            let hash = Argon2Hash::parse(e.hash()).map_err(|_| {
-                Error::Store(format!("history entry {} holds a malformed hash", e.id()))
-            })?;
-            remembered.push((hash, e.peppered(), by_count));
+            match classify(policy, e.hash()) {
+                Ok(hash) => usable.push((hash, e.peppered(), by_count, e.id())),
+                Err(reason) => skipped.push(SkippedEntry { id: e.id(), reason }),
+            }
         }
     }
-    if remembered.is_empty() && crypt_entries.is_empty() {
-        return Ok(found);
+    Ok((usable, skipped, crypt))
+}
+
+/// `reuse`, `recently_used` and `similar_to_previous` for `candidate` (NFC)
+/// against the remembered entries of `history` at `now`.
+///
+/// Entries among the `remember` newest, or set within `remember_days` of
+/// `now`, are remembered. A candidate equal to a remembered entry breaks
+/// `reuse` if the entry is among the `remember` newest, else
+/// `recently_used`; a near variant equal to one breaks
+/// `similar_to_previous`, unless an exact match was already reported.
+fn history_rules(
+    checker: &Checker,
+    history: &AccountHistory,
+    candidate: &Password,
+    now: DateTime<Utc>,
+) -> Result<HistoryFindings> {
+    let policy = checker.policy();
+    let hp = policy.history();
+    let (remembered, skipped, crypt) = remembered(policy, history, now)?;
+    let mut findings = HistoryFindings {
+        violations: Vec::new(),
+        skipped,
+        evaluations: 0,
+    };
+    if remembered.is_empty() && crypt.is_empty() {
+        return Ok(findings);
     }
-    let mut candidates = vec![nfc(password)];
+    let crypt_hits = crypt_exact_reuse(&crypt, candidate.expose());
+    let mut candidates = vec![candidate.clone()];
     if hp.reject_similar {
-        let variants = near_variants(candidates[0].expose());
-        candidates.extend(variants);
+        candidates.extend(variants::near_variants(candidate.expose()));
     }
-    let entries: Vec<(&Argon2Hash, bool)> = remembered.iter().map(|(h, p, _)| (h, *p)).collect();
-    let matches = match_entries(policy, &entries, &candidates)?;
-    let crypt_hits = crypt_exact_reuse(&crypt_entries, password);
+    let entries: Vec<(&Argon2Hash, bool)> = remembered.iter().map(|(h, p, _, _)| (h, *p)).collect();
+    let matched = match_entries(checker, history.salt(), &entries, &candidates)?;
+    findings.evaluations = matched.evaluations;
+    findings
+        .skipped
+        .extend(matched.over_budget.iter().map(|&i| SkippedEntry {
+            id: remembered[i].3,
+            reason: SkipReason::OverBudget,
+        }));
     let exact = |by_count: bool| {
         crypt_hits.contains(&by_count)
             || remembered
                 .iter()
-                .zip(&matches)
-                .any(|((_, _, c), m)| *c == by_count && *m == Some(Match::Exact))
+                .zip(&matched.best)
+                .any(|((_, _, c, _), m)| *c == by_count && *m == Some(Match::Exact))
     };
     if exact(true) {
         let message = if hp.remember <= 1 {
@@ -840,22 +936,24 @@ pub fn violations(
                 hp.remember
             )
         };
-        found.push(Violation::new(Rule::Reuse, message));
+        findings
+            .violations
+            .push(Violation::new(Rule::Reuse, message));
     } else if exact(false) {
-        found.push(Violation::new(
+        findings.violations.push(Violation::new(
             Rule::RecentlyUsed,
             format!(
                 "was used within the last {}; choose one that has not been used before",
                 plural(hp.remember_days, "day")
             ),
         ));
-    } else if matches.contains(&Some(Match::Near)) {
-        found.push(Violation::new(
+    } else if matched.best.contains(&Some(Match::Near)) {
+        findings.violations.push(Violation::new(
             Rule::SimilarToPrevious,
-            "is too similar to a previous password (a number, the last character or the first letter's case changed); choose a new one",
+            "is too similar to a previous password (a number, a character at the end, the letter case, a space or a lookalike character changed); choose a new one",
         ));
     }
-    Ok(found)
+    Ok(findings)
 }
 
 /// Exact reuse against remembered crypt(3) entries (SHA-crypt, bcrypt:
@@ -903,9 +1001,168 @@ fn plural(n: u32, unit: &str) -> String {
     }
 }
 
+/// Verifies `current` against the account's current entry: one argon2
+/// evaluation. `Some(violation)` when it cannot be verified or is wrong.
+fn verify_current(
+    checker: &Checker,
+    history: Option<&AccountHistory>,
+    current: &str,
+) -> Result<(Option<Violation>, usize)> {
+    let wrong = |why: &str| {
+        Some(Violation::new(
+            Rule::CurrentPassword,
+            format!("the current password {why}"),
+        ))
+    };
+    // No password pwsentry accepts is this long (4 bytes per code point of
+    // the hard maximum, with room for decomposed forms): not worth hashing.
+    if current.len() > 16 * HARD_MAX_LENGTH as usize {
+        return Ok((wrong("is wrong"), 0));
+    }
+    let Some(entry) = history.and_then(|h| h.entries().first()) else {
+        return Ok((
+            wrong("cannot be verified: the account has no recorded password"),
+            0,
+        ));
+    };
+    let hash = match classify(checker.policy(), entry.hash()) {
+        Ok(hash) => hash,
+        Err(_) => {
+            return Ok((
+                wrong(
+                    "cannot be verified: its stored hash is unusable (parameters above the bounds, or malformed)",
+                ),
+                0,
+            ));
+        }
+    };
+    let secret = if entry.peppered() {
+        Some(checker.policy().pepper().ok_or_else(|| {
+            Error::Hash(
+                "this account's history was recorded with a pepper, but the policy sets no hashing.pepper_file".into(),
+            )
+        })?)
+    } else {
+        None
+    };
+    let current = nfc(current);
+    let _lease = checker.budget().lease(hash.block_count() as u64);
+    let ok = hash.verify(current.expose().as_bytes(), secret)?;
+    Ok((
+        (!ok).then(|| Violation::new(Rule::CurrentPassword, "the current password is wrong")),
+        1,
+    ))
+}
+
 // ---- changes -------------------------------------------------------------------
 
-/// A evaluated password change for one account, ready to
+/// A password change to evaluate (and record): the account, the new
+/// password, when, and what else the caller knows. The account is given
+/// once: it is also the context word source of the rules.
+///
+/// `Debug` does not print the passwords.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use pwsentry::ChangeRequest;
+/// let now = Utc.with_ymd_and_hms(2026, 1, 31, 12, 0, 0).unwrap();
+/// let request = ChangeRequest::new("alice@example.com", "Velvet#Orbit#Canyon42", now)
+///     .current_password("Marble&Quartz&Heron7")
+///     .user_input("Alice Liddell");
+/// assert!(!format!("{request:?}").contains("Velvet"));
+/// ```
+#[derive(Clone)]
+pub struct ChangeRequest<'a> {
+    account: &'a str,
+    new_password: &'a str,
+    current_password: Option<&'a str>,
+    current_verified: bool,
+    user_inputs: Vec<&'a str>,
+    now: DateTime<Utc>,
+    override_min_age: bool,
+}
+
+impl fmt::Debug for ChangeRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChangeRequest")
+            .field("account", &self.account)
+            .field("new_password", &"[redacted]")
+            .field(
+                "current_password",
+                &self.current_password.map(|_| "[redacted]"),
+            )
+            .field("user_inputs", &self.user_inputs)
+            .field("now", &self.now)
+            .field("override_min_age", &self.override_min_age)
+            .finish()
+    }
+}
+
+impl<'a> ChangeRequest<'a> {
+    /// `account` sets `new_password` at `now` (the caller's clock; the
+    /// library never reads one).
+    pub fn new(account: &'a str, new_password: &'a str, now: DateTime<Utc>) -> Self {
+        ChangeRequest {
+            account,
+            new_password,
+            current_password: None,
+            current_verified: false,
+            user_inputs: Vec::new(),
+            now,
+            override_min_age: false,
+        }
+    }
+
+    /// The password the user says is the current one (self-service change,
+    /// PAM's old authtok). It is verified against the account's current
+    /// hash (one argon2 evaluation; wrong or unverifiable: rule
+    /// `current_password`), and the new password is compared with it in
+    /// plain text (rule `similar_to_current`: case, NFKC, lookalikes and
+    /// small edits folded), at no hashing cost.
+    pub fn current_password(mut self, current: &'a str) -> Self {
+        self.current_password = Some(current);
+        self.current_verified = false;
+        self
+    }
+
+    /// The current password, already verified by the caller against the
+    /// credential the mail server uses (e.g. a Dovecot passwd-file, see
+    /// [`crate::passwd_file`]): only the plain-text `similar_to_current`
+    /// comparison is made, no hashing against the history.
+    pub fn verified_current_password(mut self, current: &'a str) -> Self {
+        self.current_password = Some(current);
+        self.current_verified = true;
+        self
+    }
+
+    /// Adds a word the password must not contain (a name, the service).
+    pub fn user_input(mut self, word: &'a str) -> Self {
+        self.user_inputs.push(word);
+        self
+    }
+
+    /// Ignores `min_age`: an administrator's override (`record --force`).
+    pub fn override_min_age(mut self) -> Self {
+        self.override_min_age = true;
+        self
+    }
+
+    /// The account.
+    pub fn account(&self) -> &'a str {
+        self.account
+    }
+
+    /// The context of the non-history rules: the account and user inputs.
+    fn context(&self) -> Context {
+        self.user_inputs
+            .iter()
+            .fold(Context::new().account(self.account), |c, w| {
+                c.user_input(*w)
+            })
+    }
+}
+
+/// An evaluated password change for one account, ready to
 /// [`commit`](Checker::commit). Holds the (normalised) password until
 /// committed or dropped; `Debug` does not print it.
 pub struct Change {
@@ -915,6 +1172,8 @@ pub struct Change {
     salt: Vec<u8>,
     head: Option<EntryId>,
     at: DateTime<Utc>,
+    skipped: Vec<SkippedEntry>,
+    evaluations: usize,
 }
 
 impl fmt::Debug for Change {
@@ -923,6 +1182,8 @@ impl fmt::Debug for Change {
             .field("account", &self.account)
             .field("verdict", &self.verdict)
             .field("at", &self.at)
+            .field("skipped", &self.skipped)
+            .field("argon2_evaluations", &self.evaluations)
             .finish_non_exhaustive()
     }
 }
@@ -940,17 +1201,16 @@ impl Change {
     pub fn at(&self) -> DateTime<Utc> {
         self.at
     }
-    /// Drops a `min_age` violation: an administrator's override
-    /// (`record --force`). Other violations stay.
-    pub fn override_min_age(&mut self) {
-        let kept: Vec<Violation> = self
-            .verdict
-            .violations()
-            .iter()
-            .filter(|v| v.rule != Rule::MinAge)
-            .cloned()
-            .collect();
-        self.verdict = Verdict::new(kept, self.verdict.strength().cloned());
+    /// Remembered entries that were not compared with the new password,
+    /// and why (see [`SkipReason`]).
+    pub fn skipped(&self) -> &[SkippedEntry] {
+        &self.skipped
+    }
+    /// How many argon2 evaluations the history rules and the current
+    /// password's verification cost (0 when a cheaper rule rejected the
+    /// password first).
+    pub fn argon2_evaluations(&self) -> usize {
+        self.evaluations
     }
 }
 
@@ -962,6 +1222,36 @@ pub enum CommitOutcome {
     Recorded,
     /// The change was rejected (see [`Change::verdict`]); nothing was stored.
     Rejected,
+}
+
+/// What [`Checker::change`] did: the verdict, and whether the new password
+/// was recorded (only when accepted).
+#[derive(Debug, Clone)]
+pub struct ChangeOutcome {
+    verdict: Verdict,
+    recorded: bool,
+    skipped: Vec<SkippedEntry>,
+    evaluations: usize,
+}
+
+impl ChangeOutcome {
+    /// Every rule the new password breaks; empty when it was recorded.
+    pub fn verdict(&self) -> &Verdict {
+        &self.verdict
+    }
+    /// `true` when the new password's hash is stored as the current one.
+    pub fn recorded(&self) -> bool {
+        self.recorded
+    }
+    /// Remembered entries that were not compared (see [`Change::skipped`]).
+    pub fn skipped(&self) -> &[SkippedEntry] {
+        &self.skipped
+    }
+    /// argon2 evaluations spent on checking (see
+    /// [`Change::argon2_evaluations`]), not counting the recording's one.
+    pub fn argon2_evaluations(&self) -> usize {
+        self.evaluations
+    }
 }
 
 fn whole_seconds(t: DateTime<Utc>) -> Result<DateTime<Utc>> {
@@ -992,35 +1282,81 @@ fn account_salt(history: Option<&AccountHistory>) -> Result<Vec<u8>> {
 }
 
 impl Checker {
-    /// Evaluates `password` as the new password of `account`: every rule of
-    /// [`Checker::evaluate`] plus the history rules ([`violations`]) against
-    /// the account's history in `store`, at `now`. Nothing is stored until
-    /// [`Checker::commit`]. `account` is made canonical first
-    /// ([`AccountId`], with the policy's `[accounts]` rules), so every
-    /// spelling of one account shares one history.
+    /// Evaluates, then records when accepted, retrying by itself when
+    /// another writer records for the account in between
+    /// ([`Error::Busy`] from the store: it evaluates again, up to 10 times).
+    /// See [`Checker::evaluate_change`] for what is checked.
     ///
     /// # Errors
-    /// [`Error::Account`] if `account` is not a valid id; [`Error::Time`]
-    /// if `now` is before the account's current password was set; store
-    /// errors, or the errors of [`violations`].
+    /// [`Error::Busy`] if other writers kept coming first; store and hash
+    /// errors; [`Error::Time`] if `now` is out of range.
+    pub fn change(&self, store: &dyn Store, request: &ChangeRequest<'_>) -> Result<ChangeOutcome> {
+        let mut attempt = 1;
+        loop {
+            let change = self.evaluate_change(store, request)?;
+            let mut outcome = ChangeOutcome {
+                verdict: change.verdict.clone(),
+                recorded: false,
+                skipped: change.skipped.clone(),
+                evaluations: change.evaluations,
+            };
+            match self.commit(store, change) {
+                Ok(CommitOutcome::Recorded) => {
+                    outcome.recorded = true;
+                    return Ok(outcome);
+                }
+                Ok(CommitOutcome::Rejected) => return Ok(outcome),
+                Err(Error::Busy) if attempt < CHANGE_ATTEMPTS => attempt += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Evaluates `request` against the account's history in `store`; nothing
+    /// is stored until [`Checker::commit`]. See
+    /// [`Checker::evaluate_change_against`].
+    ///
+    /// # Errors
+    /// Store errors, and those of [`Checker::evaluate_change_against`].
     pub fn evaluate_change(
         &self,
         store: &dyn Store,
-        account: &str,
-        password: &str,
-        context: &Context,
-        now: DateTime<Utc>,
+        request: &ChangeRequest<'_>,
     ) -> Result<Change> {
-        let now = whole_seconds(now)?;
         // The store is only ever given canonical ids.
-        let account = AccountId::parse(account, self.policy().accounts())?.into_string();
-        let account = account.as_str();
-        let mut verdict = self.evaluate(password, context);
-        let history = store.history(account)?;
+        let account = AccountId::parse(request.account, self.policy().accounts())?.into_string();
+        let request = ChangeRequest {
+            account: &account,
+            ..request.clone()
+        };
+        let history = store.history(&account)?;
+        self.evaluate_change_against(history.as_ref(), &request)
+    }
+
+    /// Evaluates `request` against `history` (the account's, as read from
+    /// a store; `None` if it has none), cheapest rules first:
+    /// 1. every rule of [`Checker::evaluate`], `min_age` (unless
+    ///    overridden) and, with a current password, `similar_to_current`;
+    /// 2. only if none of those broke: the current password's
+    ///    verification (one argon2 evaluation; `current_password`);
+    /// 3. only if still accepted: `reuse`, `recently_used` and
+    ///    `similar_to_previous`, hashing within the bounds of the module
+    ///    docs. Skipped entries are in [`Change::skipped`].
+    ///
+    /// # Errors
+    /// [`Error::Hash`] if an entry needs a pepper the policy does not have;
+    /// [`Error::Store`] if the account's salt is invalid; [`Error::Time`]
+    /// if a date is out of range.
+    pub fn evaluate_change_against(
+        &self,
+        history: Option<&AccountHistory>,
+        request: &ChangeRequest<'_>,
+    ) -> Result<Change> {
+        let now = whole_seconds(request.now)?;
         // Time only moves forward for an account: a change dated before its
         // current password would let back-dated changes, each "old enough",
         // flush the history around the minimum age.
-        if let Some(current) = history.as_ref().and_then(AccountHistory::changed_at)
+        if let Some(current) = history.and_then(AccountHistory::changed_at)
             && now < current
         {
             return Err(Error::Time(format!(
@@ -1029,19 +1365,50 @@ impl Checker {
                 current.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             )));
         }
-        if let Some(h) = history
-            .as_ref()
-            .filter(|_| !verdict.violates(Rule::MaxLength))
+        let policy = self.policy();
+        let mut verdict = self.evaluate(request.new_password, &request.context());
+        let candidate = nfc(request.new_password);
+        if let Some(h) = history.filter(|_| !request.override_min_age) {
+            verdict.extend(min_age_violation(policy, h, now)?);
+        }
+        if let Some(current) = request.current_password
+            && !verdict.violates(Rule::MaxLength)
+            && similarity::similar_to_current(candidate.expose(), current)
         {
-            verdict.extend(violations(self.policy(), h, password, now)?);
+            verdict.extend([Violation::new(
+                Rule::SimilarToCurrent,
+                "is too similar to the current password (the same apart from letter case, lookalike characters or a few characters); choose a new one",
+            )]);
+        }
+        let mut evaluations = 0;
+        let mut skipped = Vec::new();
+        if verdict.accepted()
+            && !request.current_verified
+            && let Some(current) = request.current_password
+        {
+            let (wrong, n) = verify_current(self, history, current)?;
+            evaluations += n;
+            verdict.extend(wrong);
+        }
+        if let Some(h) = history {
+            if verdict.accepted() {
+                let findings = history_rules(self, h, &candidate, now)?;
+                evaluations += findings.evaluations;
+                skipped = findings.skipped;
+                verdict.extend(findings.violations);
+            } else {
+                skipped = remembered(policy, h, now)?.1;
+            }
         }
         Ok(Change {
-            account: account.to_owned(),
+            account: request.account.to_owned(),
             verdict,
-            password: nfc(password),
-            salt: account_salt(history.as_ref())?,
-            head: history.as_ref().and_then(AccountHistory::head),
+            password: candidate,
+            salt: account_salt(history)?,
+            head: history.and_then(AccountHistory::head),
             at: now,
+            skipped,
+            evaluations,
         })
     }
 
@@ -1058,7 +1425,12 @@ impl Checker {
         if !change.verdict.accepted() {
             return Ok(CommitOutcome::Rejected);
         }
-        let hash = hash_password(self.policy(), &change.salt, change.password.expose())?;
+        let hash = hash_native(
+            self.policy(),
+            &change.salt,
+            change.password.expose(),
+            Some(self.budget()),
+        )?;
         let entry = NewEntry::new(
             change.at,
             hash.to_string(),
@@ -1178,78 +1550,6 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap() + TimeDelta::days(day)
     }
 
-    fn variants(p: &str) -> Vec<String> {
-        near_variants(p)
-            .iter()
-            .map(|v| v.expose().to_owned())
-            .collect()
-    }
-
-    #[test]
-    fn variants_cover_the_issue_examples_and_stay_bounded() {
-        let v = variants("Summer2025!");
-        for want in [
-            "Summer2024!",
-            "Summer2026!",
-            "Summer2022!",
-            "Summer2028!",
-            "Summer2025",
-            "summer2025!",
-            "Summer2025!1",
-            "Summer2025!!",
-        ] {
-            assert!(v.contains(&want.to_owned()), "{want} missing from {v:?}");
-        }
-        assert_eq!(
-            v.len(),
-            6 + 1 + 1 + 22,
-            "year steps, drop, case, appended (! doubled is a duplicate)"
-        );
-        let v = variants("Pass#word8");
-        assert!(v.contains(&"Pass#word7".to_owned()) && v.contains(&"Pass#word9".to_owned()));
-        assert!(
-            !v.contains(&"Pass#word5".to_owned()),
-            "a non-year number moves by 2 at most"
-        );
-        assert!(v.contains(&"pass#word8".to_owned()));
-        for p in [
-            "",
-            "a",
-            "x9",
-            "007",
-            "ÄÖÜ2099",
-            "ǅemo",
-            "😀😀",
-            &"9".repeat(40),
-            "abc",
-        ] {
-            let v = variants(p);
-            assert!(v.len() <= MAX_NEAR_VARIANTS, "{p}: {}", v.len());
-            assert!(!v.contains(&p.to_owned()) && !v.iter().any(String::is_empty));
-            let mut d = v.clone();
-            d.sort();
-            d.dedup();
-            assert_eq!(d.len(), v.len(), "no duplicates");
-        }
-        assert!(
-            variants("Agent007").contains(&"Agent006".to_owned()),
-            "zero padding kept"
-        );
-        assert!(
-            variants("Pass10").contains(&"Pass9".to_owned()),
-            "no padding invented"
-        );
-        assert!(
-            !variants("Pass0").iter().any(|v| v.starts_with("Pass-")),
-            "no negative numbers"
-        );
-        assert!(variants("ÄÖÜ1").contains(&"äÖÜ1".to_owned()));
-        assert!(
-            variants("ÄÖÜ1").contains(&"ÄÖÜ".to_owned()),
-            "drops a whole character"
-        );
-    }
-
     #[test]
     fn phc_round_trip_and_rejections() {
         let phc = "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$SGFzaGhhc2hoYXNoaGFzaA";
@@ -1322,14 +1622,14 @@ mod tests {
 
     fn record(checker: &Checker, store: &dyn Store, pw: &str, day: i64) -> CommitOutcome {
         let c = checker
-            .evaluate_change(store, "acct", pw, &Context::new(), at(day))
+            .evaluate_change(store, &ChangeRequest::new("acct", pw, at(day)))
             .unwrap();
         checker.commit(store, c).unwrap()
     }
 
     fn rules(checker: &Checker, store: &dyn Store, pw: &str, day: i64) -> Vec<Rule> {
         let c = checker
-            .evaluate_change(store, "acct", pw, &Context::new(), at(day))
+            .evaluate_change(store, &ChangeRequest::new("acct", pw, at(day)))
             .unwrap();
         c.verdict().violations().iter().map(|v| v.rule).collect()
     }
@@ -1409,10 +1709,14 @@ mod tests {
         record(&checker, &store, "Velvet#Orbit#Summer2024!", 0);
         for similar in [
             "Velvet#Orbit#Summer2025!",
-            "Velvet#Orbit#Summer2021!",
+            "Velvet#Orbit#Summer2023!",
             "velvet#Orbit#Summer2024!",
             "Velvet#Orbit#Summer2024!x",
             "Velvet#Orbit#Summer2024",
+            "VELVET#ORBIT#SUMMER2024!",
+            " Velvet#Orbit#Summer2024!",
+            "Velvet#0rbit#Summer2024!",
+            "Velvet#Orbit#Summer２０２４!",
         ] {
             assert_eq!(
                 rules(&checker, &store, similar, 1),
@@ -1435,15 +1739,8 @@ mod tests {
         let checker = Checker::new(policy("[rotation]\nmin_age_days = 2\n"));
         let store = MemoryStore::new();
         record(&checker, &store, "Velvet#Orbit#Canyon1", 0);
-        let mut c = checker
-            .evaluate_change(
-                &store,
-                "acct",
-                "Marble&Quartz&Heron2",
-                &Context::new(),
-                at(1),
-            )
-            .unwrap();
+        let request = ChangeRequest::new("acct", "Marble&Quartz&Heron2", at(1));
+        let c = checker.evaluate_change(&store, &request).unwrap();
         assert_eq!(c.verdict().violations()[0].rule, Rule::MinAge);
         assert!(
             c.verdict().violations()[0]
@@ -1452,7 +1749,10 @@ mod tests {
             "{:?}",
             c.verdict()
         );
-        c.override_min_age();
+        assert_eq!(c.argon2_evaluations(), 0, "min_age is a cheap rule");
+        let c = checker
+            .evaluate_change(&store, &request.override_min_age())
+            .unwrap();
         assert!(c.verdict().accepted());
         assert_eq!(checker.commit(&store, c).unwrap(), CommitOutcome::Recorded);
         assert!(rules(&checker, &store, "Tundra!Lantern!Opal3", 3).is_empty());
@@ -1500,19 +1800,13 @@ mod tests {
         let first = checker
             .evaluate_change(
                 &store,
-                "acct",
-                "Velvet#Orbit#Canyon1",
-                &Context::new(),
-                at(0),
+                &ChangeRequest::new("acct", "Velvet#Orbit#Canyon1", at(0)),
             )
             .unwrap();
         let second = checker
             .evaluate_change(
                 &store,
-                "acct",
-                "Marble&Quartz&Heron2",
-                &Context::new(),
-                at(0),
+                &ChangeRequest::new("acct", "Marble&Quartz&Heron2", at(0)),
             )
             .unwrap();
         assert_eq!(
@@ -1541,48 +1835,40 @@ mod tests {
             "set after now"
         );
     }
+
     #[test]
-    fn crypt_entries_are_exact_reuse_within_the_budget() {
-        use crate::mailhash::MailHash;
-        // `doveadm pw -s BLF-CRYPT -r 12` and `-s SHA512-CRYPT`.
-        let p1 = "{BLF-CRYPT}$2y$12$c.8u95G7UQROcY8B8lFE8Okulq7umW/Ur2P4ro1frvGpMK3XE9VVa";
-        let p2 = "{BLF-CRYPT}$2y$12$aWraDvkk3zf4q5DiEhqs0eWrNR1nIkrXuqzQGLyLUh//XEm4fZcfS";
-        let p3 = "{SHA512-CRYPT}$6$d6PUDXwprPAvfRUr$OQm5gr6mZ6yL7VVawUQ1B4jw0pWwGmkTtUpxM//ROBwkxYTamlG5.uzkBLq/ktxQgLyg.WvaYtKl2.LQXAeFI/";
-        let checker = Checker::new(policy("[history]\nremember = 5\n"));
+    fn concurrent_checks_share_the_memory_cap() {
+        // 64 KiB per evaluation, a cap of two: 8 threads of checks (each
+        // wanting one worker per core) never hold more than 128 KiB.
+        let checker = Checker::new(policy("[history]\nremember = 5\n")).with_argon2_memory_cap(128);
         let store = MemoryStore::new();
-        let hashes: Vec<MailHash> = [p3, p1]
-            .iter()
-            .map(|h| MailHash::parse(h).unwrap())
-            .collect();
-        checker
-            .import_hashes(&store, "acct", &hashes, at(0), at(0))
-            .unwrap();
-        checker
-            .import_hashes(
-                &store,
-                "acct",
-                &[MailHash::parse(p2).unwrap()],
-                at(1),
-                at(1),
-            )
-            .unwrap();
-        assert_eq!(
-            rules(&checker, &store, "Marble&Quartz&Heron2", 2),
-            [Rule::Reuse],
-            "the current password (bcrypt 12)"
-        );
-        assert_eq!(
-            rules(&checker, &store, "Tundra!Lantern!Opal3", 2),
-            [Rule::Reuse],
-            "a cheap SHA-512-crypt entry still fits the budget"
-        );
+        record(&checker, &store, "Velvet#Orbit#Canyon10", 0);
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let (checker, store) = (checker.clone(), &store);
+                s.spawn(move || {
+                    for i in 0..4 {
+                        let pw = format!("Granite@Willow@Comet#{t}#{i}");
+                        let c = checker
+                            .evaluate_change(store, &ChangeRequest::new("acct", &pw, at(1)))
+                            .unwrap();
+                        assert!(c.verdict().accepted());
+                        let c = checker
+                            .evaluate_change(
+                                store,
+                                &ChangeRequest::new("acct", "Velvet#Orbit#Canyon11", at(1)),
+                            )
+                            .unwrap();
+                        assert!(c.verdict().violates(Rule::SimilarToPrevious));
+                    }
+                });
+            }
+        });
+        assert!(checker.budget().peak() > 0);
         assert!(
-            rules(&checker, &store, "Velvet#Orbit#Canyon1", 2).is_empty(),
-            "a second bcrypt-12 entry is over the per-check budget: skipped"
-        );
-        assert!(
-            rules(&checker, &store, "Tundra!Lantern!Opal4", 2).is_empty(),
-            "exact reuse only: no near variants against crypt entries"
+            checker.budget().peak() <= 128,
+            "{}",
+            checker.budget().peak()
         );
     }
 }

@@ -182,7 +182,7 @@ pub struct StaleAccount<'a> {
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
-/// use pwsentry::{Checker, Context, Policy};
+/// use pwsentry::{ChangeRequest, Checker, Policy};
 /// use pwsentry::rotation::stale_accounts;
 /// use pwsentry::store::MemoryStore;
 /// use std::ops::ControlFlow;
@@ -190,8 +190,7 @@ pub struct StaleAccount<'a> {
 /// let checker = Checker::new(Policy::from_toml_str("[hashing]\nmemory_kib = 64\niterations = 1\nallow_weak_parameters = true\n")?);
 /// let store = MemoryStore::new();
 /// let set = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-/// let change = checker.evaluate_change(&store, "bob", "Velvet#Orbit#Canyon42", &Context::new(), set)?;
-/// checker.commit(&store, change)?;
+/// checker.change(&store, &ChangeRequest::new("bob", "Velvet#Orbit#Canyon42", set))?;
 ///
 /// let mut seen = Vec::new();
 /// let later = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();

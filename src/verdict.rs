@@ -45,6 +45,11 @@ pub enum Rule {
     /// Contains a control character (NUL, tab, escape, ...) or an invisible
     /// (default-ignorable) one outside an emoji sequence.
     ControlCharacters,
+    /// The current password given with a change is wrong or cannot be verified.
+    CurrentPassword,
+    /// Based on the current password given with a change (plain-text
+    /// comparison: case, NFKC, lookalikes, small edits).
+    SimilarToCurrent,
     /// Equal to one of the last `history.remember` passwords.
     Reuse,
     /// Equal to a password set within `history.remember_days` days.
@@ -57,7 +62,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in the order violations are reported.
-    pub const ALL: [Rule; 20] = [
+    pub const ALL: [Rule; 22] = [
         Rule::ControlCharacters,
         Rule::MinLength,
         Rule::MaxLength,
@@ -74,6 +79,8 @@ impl Rule {
         Rule::Blocklist,
         Rule::Breached,
         Rule::MinScore,
+        Rule::CurrentPassword,
+        Rule::SimilarToCurrent,
         Rule::Reuse,
         Rule::RecentlyUsed,
         Rule::SimilarToPrevious,
@@ -99,6 +106,8 @@ impl Rule {
             Rule::Breached => "breached",
             Rule::MinScore => "min_score",
             Rule::ControlCharacters => "control_characters",
+            Rule::CurrentPassword => "current_password",
+            Rule::SimilarToCurrent => "similar_to_current",
             Rule::Reuse => "reuse",
             Rule::RecentlyUsed => "recently_used",
             Rule::SimilarToPrevious => "similar_to_previous",

@@ -12,7 +12,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use pwsentry::history::Argon2Hash;
 use pwsentry::policy::{MAX_ITERATIONS, MAX_MEMORY_KIB, MAX_PARALLELISM};
 use pwsentry::store::{MemoryStore, Store};
-use pwsentry::{Checker, Context, Error, Policy, Rule, Verdict};
+use pwsentry::{ChangeRequest, Checker, Context, Error, Policy, Rule, Verdict};
 use std::path::Path;
 use std::sync::OnceLock;
 use unicode_normalization::UnicodeNormalization;
@@ -286,8 +286,8 @@ pub fn hash_import(data: &[u8]) {
             <= VERIFY_COST_LIMIT
     });
     if cheap && hashes.len() <= 4 {
-        let context = Context::new().account(account);
-        match checker.evaluate_change(&store, account, "Velvet#Orbit#Canyon42", &context, now) {
+        let request = ChangeRequest::new(account, "Velvet#Orbit#Canyon42", now);
+        match checker.evaluate_change(&store, &request) {
             Ok(change) => assert!(
                 !change.verdict().violates(Rule::Reuse),
                 "a random digest matched the candidate"

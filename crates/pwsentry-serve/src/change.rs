@@ -14,7 +14,7 @@ use crate::routes::App;
 use axum::http::StatusCode;
 use chrono::{TimeDelta, Utc};
 use pwsentry::mailhash::{self, MailHashParams};
-use pwsentry::{Context, Error, Password, Verdict};
+use pwsentry::{ChangeRequest, Error, Password, Verdict};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -132,12 +132,11 @@ pub async fn change(
         .await?;
     blocking(move || {
         let _permit = permit;
-        let context = Context::new().account(account.clone());
+        let request = ChangeRequest::new(&account, new.expose(), now)
+            .verified_current_password(current.expose());
         let mut written = false;
         for _ in 0..COMMIT_TRIES {
-            let change =
-                app.checker
-                    .evaluate_change(&*app.store, &account, new.expose(), &context, now)?;
+            let change = app.checker.evaluate_change(&*app.store, &request)?;
             if !change.verdict().accepted() {
                 return Ok(Outcome::Rejected(change.verdict().clone()));
             }

@@ -37,20 +37,14 @@ pub fn run(g: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<u8> {
         context = context.user_input(w.clone());
     }
     let history = match &args.account {
-        Some(account) => history_cmds::HistoryCheck::open(g, checker.policy(), account)?,
+        Some(account) => history_cmds::HistoryCheck::open(g, &checker, account, &args.user_inputs)?,
         None => None,
     };
     let judge = |p: &Password| -> anyhow::Result<Verdict> {
-        let mut verdict = checker.evaluate(p.expose(), &context);
-        if let Some(h) = &history
-            && verdict
-                .violations()
-                .iter()
-                .all(|v| v.rule != pwsentry::Rule::MaxLength)
-        {
-            verdict.extend(h.violations(p)?);
+        match &history {
+            Some(h) => h.verdict(p),
+            None => Ok(checker.evaluate(p.expose(), &context)),
         }
-        Ok(verdict)
     };
     if args.batch {
         return batch(g, &checker, &judge);

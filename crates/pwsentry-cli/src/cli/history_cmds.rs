@@ -16,11 +16,11 @@ use anyhow::{Context as _, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Args;
 use pwsentry::crypt::{self, CryptHash};
-use pwsentry::history::{self, CommitOutcome};
+use pwsentry::history;
 use pwsentry::mailhash::{MailHash, PasswdLine};
 use pwsentry::rotation::{self, RotationState, RotationStatus};
 use pwsentry::store::{AccountHistory, OpenOptions, SqliteStore, Store};
-use pwsentry::{AccountId, Checker, Context, Error, Password, Policy, Verdict, Violation};
+use pwsentry::{AccountId, ChangeRequest, Checker, Context, Error, Password, Policy, Verdict};
 use serde::Serialize;
 use serde_json::json;
 use std::borrow::Cow;
@@ -50,6 +50,11 @@ pub struct RecordArgs {
     /// Record even if the minimum age has not passed (administrators)
     #[arg(long)]
     pub force: bool,
+    /// Verify the current password first (stdin: the current password on
+    /// the first line, the new one on the second); the new one must not be
+    /// based on it
+    #[arg(long)]
+    pub verify_current: bool,
 }
 
 /// Arguments of `import`.
@@ -74,22 +79,26 @@ pub struct AccountArgs {
     pub account: String,
 }
 
-/// The history rules for one account, opened once for `check`.
-pub struct HistoryCheck {
-    policy: Policy,
+/// The full check of `check --account`: the account's history, read once.
+pub struct HistoryCheck<'a> {
+    checker: &'a Checker,
+    account: String,
+    user_inputs: &'a [String],
     history: AccountHistory,
     now: DateTime<Utc>,
 }
 
-impl HistoryCheck {
+impl<'a> HistoryCheck<'a> {
     /// `None` when there is no history to check against (no database, or
     /// no entries for the account). Never creates a database.
     pub fn open(
         g: &GlobalArgs,
-        policy: &Policy,
-        account: &str,
-    ) -> anyhow::Result<Option<HistoryCheck>> {
-        let account = super::account_id(policy, account)?;
+        checker: &'a Checker,
+        account: &'a str,
+        user_inputs: &'a [String],
+    ) -> anyhow::Result<Option<HistoryCheck<'a>>> {
+        let policy = checker.policy();
+        let account = super::account_id(policy, account)?.into_string();
         let path = g.db_path(policy)?;
         let Some(store) = open_read_only(&path, policy)? else {
             eprintln!(
@@ -102,20 +111,25 @@ impl HistoryCheck {
             return Ok(None);
         };
         Ok(Some(HistoryCheck {
-            policy: policy.clone(),
+            checker,
+            account,
+            user_inputs,
             history,
             now: g.now(),
         }))
     }
 
-    /// History violations of `password`.
-    pub fn violations(&self, password: &Password) -> anyhow::Result<Vec<Violation>> {
-        Ok(history::violations(
-            &self.policy,
-            &self.history,
-            password.expose(),
-            self.now,
-        )?)
+    /// Every rule, the history's included, for `password` (the history is
+    /// hashed only when no cheaper rule rejects it).
+    pub fn verdict(&self, password: &Password) -> anyhow::Result<Verdict> {
+        let request = self.user_inputs.iter().fold(
+            ChangeRequest::new(&self.account, password.expose(), self.now),
+            |r, w| r.user_input(w),
+        );
+        let change = self
+            .checker
+            .evaluate_change_against(Some(&self.history), &request)?;
+        Ok(change.verdict().clone())
     }
 }
 
@@ -187,6 +201,11 @@ pub fn record(g: &GlobalArgs, args: &RecordArgs) -> anyhow::Result<u8> {
     let now = g.write_time()?;
     let store = open_store(g, checker.policy())?;
     let context = Context::new().account(account);
+    let current = if args.verify_current {
+        Some(read_current_password()?)
+    } else {
+        None
+    };
     let password = match input::read_single("New password: ", "record takes the one new password")?
     {
         Single::Password(p) => p,
@@ -196,32 +215,45 @@ pub fn record(g: &GlobalArgs, args: &RecordArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_REJECTED);
         }
     };
+    let mut request = ChangeRequest::new(account, password.expose(), now);
+    if args.force {
+        request = request.override_min_age();
+    }
+    if let Some(current) = &current {
+        request = request.current_password(current.expose());
+    }
+    // `change` evaluates again by itself when another process records for
+    // this account meanwhile (its entry may change the verdict); when that
+    // keeps happening, wait a little and try once more.
     let mut attempt = 1;
-    loop {
-        let mut change =
-            checker.evaluate_change(&store, account, password.expose(), &context, now)?;
-        if args.force {
-            change.override_min_age();
-        }
-        let verdict = change.verdict().clone();
-        match checker.commit(&store, change) {
-            Ok(CommitOutcome::Recorded) => {
-                print_record(g, account, &verdict, true)?;
-                return Ok(EXIT_OK);
-            }
-            Ok(_) => {
-                print_record(g, account, &verdict, false)?;
-                return Ok(EXIT_REJECTED);
-            }
-            // Another process recorded for this account meanwhile: its entry
-            // may change the verdict, so evaluate again.
-            Err(Error::Busy) if attempt < RECORD_ATTEMPTS => {
+    let outcome = loop {
+        match checker.change(&store, &request) {
+            Err(Error::Busy) if attempt < 3 => {
                 busy_backoff(attempt);
                 attempt += 1;
             }
-            Err(e) => return Err(e.into()),
+            other => break other?,
         }
+    };
+    print_record(g, account, outcome.verdict(), outcome.recorded())?;
+    Ok(if outcome.recorded() {
+        EXIT_OK
+    } else {
+        EXIT_REJECTED
+    })
+}
+
+/// The current password for `--verify-current`: a masked prompt on a
+/// terminal, else the first line of stdin.
+fn read_current_password() -> anyhow::Result<Password> {
+    use std::io::IsTerminal as _;
+    if std::io::stdin().is_terminal() {
+        return match input::read_single("Current password: ", "the current password is one line")? {
+            Single::Password(p) => Ok(p),
+            Single::TooLong => bail!("--verify-current: the current password is too long"),
+        };
     }
+    super::set::read_current(&mut std::io::stdin().lock())
 }
 
 fn print_record(
@@ -448,6 +480,9 @@ pub fn status(g: &GlobalArgs, args: &AccountArgs) -> anyhow::Result<u8> {
     );
     let entries = history.as_ref().map_or(0, |h| h.entries().len());
     let unchecked = history.as_ref().map_or(0, unchecked_crypt_entries);
+    let unverifiable = history
+        .as_ref()
+        .map_or(0, |h| history::unverifiable_entries(&policy, h).len());
     let mut out = std::io::stdout().lock();
     if g.json {
         let mut v = json!({
@@ -457,6 +492,7 @@ pub fn status(g: &GlobalArgs, args: &AccountArgs) -> anyhow::Result<u8> {
             "age_days": status.age_days,
             "expires_at": status.expires_at.map(rfc3339),
             "history_entries": entries,
+            "unverifiable_entries": unverifiable,
         });
         if unchecked > 0
             && let Some(o) = v.as_object_mut()
@@ -475,6 +511,17 @@ pub fn status(g: &GlobalArgs, args: &AccountArgs) -> anyhow::Result<u8> {
             writeln!(
                 out,
                 "  {unchecked} history {noun} malformed or above the crypt cost bounds, and never checked"
+            )?;
+        }
+        if unverifiable > 0 {
+            let (noun, verb) = if unverifiable == 1 {
+                ("entry", "is")
+            } else {
+                ("entries", "are")
+            };
+            writeln!(
+                out,
+                "  {unverifiable} history {noun} {verb} unverifiable: parameters above the bounds (never compared with new passwords; `forget` the account or import sound hashes)"
             )?;
         }
     }
@@ -645,6 +692,7 @@ pub fn forget(g: &GlobalArgs, args: &AccountArgs) -> anyhow::Result<u8> {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use pwsentry::Policy;
 
     #[test]
     fn account_ids_are_validated() {

@@ -10,11 +10,12 @@
 //! Hash lines (and JSON with `--json`) go to stdout; everything else goes
 //! to the terminal on stderr, so `pwsentry set ... > hash.txt` works.
 
-use super::input::{self, Single};
+use super::input::{self, Line, Single};
 use super::{EXIT_ABORTED, EXIT_OK, EXIT_REJECTED, GlobalArgs, history_cmds, render};
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use console::{Key, Term, style};
+use pwsentry::ChangeRequest;
 use pwsentry::generate::{Generator, Style};
 use pwsentry::history::{Change, CommitOutcome};
 use pwsentry::mailhash::{MailHashParams, MailScheme};
@@ -33,6 +34,11 @@ pub struct SetArgs {
     /// `{ARGON2ID}` passwd-file field) or `phc` (the bare argon2id string)
     #[arg(long, value_name = "FORMAT")]
     pub print_hash: Option<HashFormat>,
+    /// Ask for the current password first and verify it: the new one must
+    /// not be based on it. Without a terminal, stdin gives two lines:
+    /// the current password, then the new one
+    #[arg(long)]
+    pub verify_current: bool,
 }
 
 /// The hash line `--print-hash` prints.
@@ -69,12 +75,13 @@ pub fn run(g: &GlobalArgs, args: &SetArgs) -> anyhow::Result<u8> {
     // Opened (and created) before anyone types: a database that cannot be
     // written should fail now, not after a password was chosen.
     let store = history_cmds::open_store(g, checker.policy())?;
-    let job = Job {
+    let mut job = Job {
         g,
         args,
         checker: &checker,
         context: &context,
         store: &store,
+        current: None,
     };
     if !std::io::stdin().is_terminal() {
         return job.read_stdin();
@@ -95,6 +102,8 @@ struct Job<'a> {
     checker: &'a Checker,
     context: &'a Context,
     store: &'a SqliteStore,
+    /// The current password, with `--verify-current`.
+    current: Option<Password>,
 }
 
 /// What became of an accepted password at the end.
@@ -109,13 +118,12 @@ impl Job<'_> {
     /// The full check: rules, strength and the account's history (reuse,
     /// near reuse, minimum age), at the time of the check.
     fn evaluate(&self, password: &Password) -> anyhow::Result<Change> {
-        let change = self.checker.evaluate_change(
-            self.store,
-            &self.args.account,
-            password.expose(),
-            self.context,
-            self.g.write_time()?,
-        )?;
+        let mut request =
+            ChangeRequest::new(&self.args.account, password.expose(), self.g.write_time()?);
+        if let Some(current) = &self.current {
+            request = request.current_password(current.expose());
+        }
+        let change = self.checker.evaluate_change(self.store, &request)?;
         Ok(change)
     }
 
@@ -212,9 +220,12 @@ impl Job<'_> {
     /// Not a terminal: one line from stdin, checked and recorded like
     /// `record`. The verdict goes to stderr (with `--json`, one object to
     /// stdout), the hash line to stdout.
-    fn read_stdin(&self) -> anyhow::Result<u8> {
-        let password = match input::read_single("New password: ", "set takes the one new password")?
-        {
+    fn read_stdin(&mut self) -> anyhow::Result<u8> {
+        let mut stdin = std::io::stdin().lock();
+        if self.args.verify_current {
+            self.current = Some(read_current(&mut stdin)?);
+        }
+        let password = match input::single_line(&mut stdin, "set takes the one new password")? {
             Single::Password(p) => p,
             Single::TooLong => {
                 Password::new("x".repeat(self.checker.policy().length().max as usize + 1))
@@ -250,8 +261,19 @@ impl Job<'_> {
         }
     }
 
-    fn interactive(&self, screen: &Screen) -> anyhow::Result<u8> {
+    fn interactive(&mut self, screen: &Screen) -> anyhow::Result<u8> {
         let _echo_off = EchoOff::new()?;
+        if self.args.verify_current {
+            let Some(current) = screen.read_password("Current password: ", None)? else {
+                let end = End::cancelled(None);
+                if let Some(message) = &end.message {
+                    screen.say(message)?;
+                }
+                self.json_not_recorded(None)?;
+                return Ok(end.code);
+            };
+            self.current = Some(current);
+        }
         screen.say(&format!(
             "New password for {}",
             style(&self.args.account).bold().for_stderr()
@@ -369,6 +391,11 @@ impl Job<'_> {
         tries: u32,
     ) -> anyhow::Result<Option<&'static str>> {
         screen.rejection(verdict)?;
+        if verdict.violates(Rule::CurrentPassword) {
+            return Ok(Some(
+                "The current password could not be verified; nothing was recorded.",
+            ));
+        }
         if verdict.violates(Rule::MinAge) {
             return Ok(Some(
                 "The current password is too new to be changed yet; nothing was recorded.",
@@ -432,6 +459,20 @@ impl Job<'_> {
             }
         }
         Ok(Confirmed::Mismatch)
+    }
+}
+
+/// The first line of stdin under `--verify-current`: the current password.
+pub(super) fn read_current(stdin: &mut impl std::io::BufRead) -> anyhow::Result<Password> {
+    match input::read_line(stdin).context("cannot read stdin")? {
+        Some(Line::Text(p)) => Ok(p),
+        None => bail!(
+            "--verify-current: stdin is empty; give the current password on the first line and the new one on the second"
+        ),
+        Some(Line::TooLong) => bail!("--verify-current: the current password (line 1) is too long"),
+        Some(Line::InvalidUtf8 { offset }) => bail!(
+            "--verify-current: the current password (line 1) is not valid UTF-8 (first invalid byte at offset {offset})"
+        ),
     }
 }
 

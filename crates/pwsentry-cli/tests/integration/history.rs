@@ -112,7 +112,7 @@ fn record_status_stale_forget_round_trip() {
     assert_eq!(
         s,
         serde_json::json!({"account": "alice@example.com", "status": "ok", "changed_at": "2026-01-01T00:00:00Z",
-            "age_days": 30, "expires_at": "2026-04-01T00:00:00Z", "history_entries": 1})
+            "age_days": 30, "expires_at": "2026-04-01T00:00:00Z", "history_entries": 1, "unverifiable_entries": 0})
     );
     let now = "2026-03-20T12:00:00Z";
     assert_eq!(env.status(now, "alice@example.com")["status"], "expiring");
@@ -720,5 +720,140 @@ fn killed_writer_leaves_a_sound_database() {
         env.record("2026-01-01T00:00:00Z", "victim@example.com", P4)
             .code,
         0
+    );
+}
+
+/// Issue 9's history-evasion repros against a recorded
+/// `Velvet#Orbit#Canyon10`: the ones within the hashed catalogue are
+/// rejected by `check --account`; with `--verify-current` every one is.
+#[test]
+fn history_evasions_are_rejected() {
+    let env = Env::new("");
+    let acct = "gina@example.com";
+    let now = "2026-01-02T00:00:00Z";
+    let recorded = "Velvet#Orbit#Canyon10";
+    assert_eq!(env.record("2026-01-01T00:00:00Z", acct, recorded).code, 0);
+    let hashed = [
+        "VELVET#ORBIT#CANYON10",
+        " Velvet#Orbit#Canyon10",
+        "Velvet#0rbit#Canyon10",
+        "Velvet#Orbit#Canyon\u{ff11}\u{ff10}",
+    ];
+    let beyond = ["Velvet#Orbit#Canyon10!!", "Velvet#Orbit#Canyon13"];
+    for candidate in hashed {
+        let out = env.check(now, acct, candidate);
+        assert_eq!(
+            (out.code, out.rules()),
+            (1, vec!["similar_to_previous".to_owned()]),
+            "{candidate:?}: {out:?}"
+        );
+    }
+    for candidate in hashed.iter().chain(&beyond) {
+        let out = env.run(
+            now,
+            &["--json", "record", "--account", acct, "--verify-current"],
+            &format!("{recorded}\n{candidate}\n"),
+        );
+        assert_eq!(
+            (out.code, out.rules()),
+            (1, vec!["similar_to_current".to_owned()]),
+            "{candidate:?}: {out:?}"
+        );
+        assert_secret_free(&out, &[recorded, candidate]);
+    }
+    assert_eq!(
+        env.status(now, acct)["history_entries"],
+        1,
+        "nothing recorded"
+    );
+}
+
+#[test]
+fn set_and_record_verify_the_current_password() {
+    let env = Env::new("");
+    let acct = "hank@example.com";
+    let now = "2026-01-02T00:00:00Z";
+    assert_eq!(env.record("2026-01-01T00:00:00Z", acct, P1).code, 0);
+    let set = |stdin: &str| {
+        env.run(
+            now,
+            &["--json", "set", "--account", acct, "--verify-current"],
+            stdin,
+        )
+    };
+    let wrong = set(&format!("{P3}\n{P2}\n"));
+    assert_eq!(
+        (wrong.code, wrong.rules()),
+        (1, vec!["current_password".to_owned()]),
+        "{wrong:?}"
+    );
+    assert_secret_free(&wrong, &[P1, P2, P3]);
+    let one_line = set(&format!("{P1}\n"));
+    assert_eq!(one_line.code, 1, "an empty new password: {one_line:?}");
+    let empty = set("");
+    assert_eq!(empty.code, 2, "{empty:?}");
+    assert!(empty.stderr.contains("--verify-current"), "{empty:?}");
+    assert_eq!(env.status(now, acct)["history_entries"], 1);
+
+    let right = set(&format!("{P1}\n{P2}\n"));
+    assert_eq!(right.code, 0, "{right:?}");
+    assert_eq!(right.json()["recorded"], true);
+    assert_eq!(env.status(now, acct)["history_entries"], 2);
+
+    let out = env.run(
+        now,
+        &["--json", "record", "--account", acct, "--verify-current"],
+        &format!("{P1}\n{P3}\n"),
+    );
+    assert_eq!(
+        out.rules(),
+        ["current_password"],
+        "P1 is no longer current: {out:?}"
+    );
+    let out = env.run(
+        now,
+        &["--json", "record", "--account", acct, "--verify-current"],
+        &format!("{P2}\n{P3}\n"),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+/// Issue 9: an entry edited in the database to m=1 GiB, t=64 cost 92 s and
+/// 1 GB per check; it is skipped, the other entries are still checked,
+/// and `status` reports it.
+#[test]
+fn a_tampered_entry_is_skipped_and_reported() {
+    let env = Env::new("");
+    let acct = "iris@example.com";
+    assert_eq!(env.record("2026-01-01T00:00:00Z", acct, P1).code, 0);
+    assert_eq!(env.record("2026-01-02T00:00:00Z", acct, P2).code, 0);
+    let db = rusqlite::Connection::open(&env.db).unwrap();
+    let changed = db
+        .execute(
+            "UPDATE entries SET hash = ?1 WHERE id = (SELECT MIN(id) FROM entries)",
+            ["$argon2id$v=19$m=1048576,t=64,p=1$c29tZXNhbHRzb21lc2FsdA$SGFzaGhhc2hoYXNoaGFzaA"],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(db);
+    let now = "2026-01-03T00:00:00Z";
+    let start = std::time::Instant::now();
+    let out = env.check(now, acct, P3);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        env.check(now, acct, P2).rules(),
+        ["reuse"],
+        "the sound entry is checked"
+    );
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "bounded like the rest"
+    );
+    assert_eq!(env.status(now, acct)["unverifiable_entries"], 1);
+    let text = env.run(now, &["status", "--account", acct], "");
+    assert!(
+        text.stdout
+            .contains("1 history entry is unverifiable: parameters above the bounds"),
+        "{text:?}"
     );
 }

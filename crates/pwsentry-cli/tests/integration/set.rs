@@ -46,6 +46,11 @@ impl Setup {
 
     /// `pwsentry <global args> set --account ACCOUNT <extra>` in a fresh pty.
     fn spawn_set(&self, extra: &[&str]) -> Prompt {
+        self.spawn_set_until(extra, "New password: ")
+    }
+
+    /// As [`Setup::spawn_set`], waiting for `first` instead.
+    fn spawn_set_until(&self, extra: &[&str], first: &str) -> Prompt {
         let mut cmd = Command::new(bin());
         cmd.args(self.global_args())
             .args(["set", "--account", ACCOUNT])
@@ -62,7 +67,7 @@ impl Setup {
             .strip_ansi_escape_codes(true);
         let session = spawn_with_options(cmd, options).expect("spawn pwsentry set in a pty");
         let mut prompt = Prompt { session };
-        prompt.expect("New password: ");
+        prompt.expect(first);
         prompt
     }
 
@@ -793,4 +798,33 @@ fn a_password_too_new_to_change_ends_the_prompt_at_once() {
     assert_eq!(code, 1);
     assert!(!rest.contains("New password:"), "no second try: {rest:?}");
     assert!(!s.is_recorded("Lunar#Pickle#Anthem77"));
+}
+
+#[test]
+fn verify_current_asks_for_the_current_password_first() {
+    let s = Setup::new();
+    let out = s.run(&["record", "--account", ACCOUNT], &format!("{STRONG}\n"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let next = "Marble&Quartz&Heron#2031";
+
+    let mut p = s.spawn_set_until(&["--verify-current"], "Current password: ");
+    p.enter("not-the-current-one");
+    p.expect("New password: ");
+    p.enter(next);
+    p.expect("the current password is wrong");
+    p.expect("nothing was recorded");
+    let (code, _) = p.finish();
+    assert_eq!(code, 1);
+    assert!(!s.is_recorded(next));
+
+    let mut p = s.spawn_set_until(&["--verify-current"], "Current password: ");
+    p.enter(STRONG);
+    p.expect("New password: ");
+    p.enter(next);
+    p.expect("Type it again to confirm: ");
+    p.enter(next);
+    p.expect(&format!("New password for {ACCOUNT} recorded"));
+    let (code, _) = p.finish();
+    assert_eq!(code, 0);
+    assert!(s.is_recorded(next));
 }
