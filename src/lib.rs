@@ -69,7 +69,7 @@
 //! checker.change(&store, &ChangeRequest::new("bob@example.com", "Velvet#Orbit#Canyon42", set))?;
 //!
 //! let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
-//! let status = checker.rotation_status(&store, "bob@example.com", now)?;
+//! let status = pwsentry::rotation::status(&store, checker.policy().rotation(), "bob@example.com", now)?;
 //! assert_eq!(status.state, RotationState::Stale);
 //!
 //! let mut stale = Vec::new();

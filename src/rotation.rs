@@ -134,15 +134,14 @@ fn days(n: u32) -> TimeDelta {
 /// # Example
 /// ```
 /// use chrono::{TimeZone, Utc};
-/// use pwsentry::{Checker, Context, Policy};
+/// use pwsentry::{ChangeRequest, Checker, Policy};
 /// use pwsentry::rotation::{self, RotationState};
 /// use pwsentry::store::MemoryStore;
 ///
 /// let checker = Checker::new(Policy::from_toml_str("[hashing]\nmemory_kib = 64\niterations = 1\nallow_weak_parameters = true\n")?);
 /// let store = MemoryStore::new();
 /// let set = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-/// let change = checker.evaluate_change(&store, "bob", "Velvet#Orbit#Canyon42", &Context::new(), set)?;
-/// checker.commit(&store, change)?;
+/// checker.change(&store, &ChangeRequest::new("bob", "Velvet#Orbit#Canyon42", set))?;
 ///
 /// let rotation = checker.policy().rotation();
 /// let at_login = Utc.with_ymd_and_hms(2026, 3, 25, 0, 0, 0).unwrap();

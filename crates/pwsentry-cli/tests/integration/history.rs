@@ -789,7 +789,7 @@ fn set_and_record_verify_the_current_password() {
     );
     assert_secret_free(&wrong, &[P1, P2, P3]);
     let one_line = set(&format!("{P1}\n"));
-    assert_eq!(one_line.code, 1, "an empty new password: {one_line:?}");
+    assert_eq!(one_line.code, 2, "no new password line: {one_line:?}");
     let empty = set("");
     assert_eq!(empty.code, 2, "{empty:?}");
     assert!(empty.stderr.contains("--verify-current"), "{empty:?}");

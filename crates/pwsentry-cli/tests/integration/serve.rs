@@ -350,9 +350,14 @@ fn change_writes_the_passwd_file_records_and_locks_out() {
         (status, v["error"]["code"].as_str()),
         (403, Some("wrong_current_password"))
     );
+    // The same again: caught in plain text against the verified current
+    // password, before any hashing.
     let (status, v) = server.change("alice@example.com", NEW, NEW);
     assert_eq!(status, 422);
-    assert!(rules(&v["verdict"]).contains(&"reuse".to_owned()), "{v}");
+    assert!(
+        rules(&v["verdict"]).contains(&"similar_to_current".to_owned()),
+        "{v}"
+    );
 
     // Unknown accounts answer as wrong passwords do.
     let (status, v) = server.change("nobody@example.com", OLD, "Other#Tundra#Lantern5");

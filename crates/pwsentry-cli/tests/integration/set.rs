@@ -618,7 +618,9 @@ fn the_bar_is_green_only_for_an_accepted_password() {
     let tmux = set_in_tmux(&s, 80, 30, &[("NO_COLOR", "")]);
     // Strong to zxcvbn, but without the symbol the policy wants: not green.
     tmux.keys(&["-l", "VelvetOrbitCanyon42"]);
-    let screen = tmux.wait_for("needs at least 1 symbol");
+    // Wait for the meter of the whole input, not of its first keys.
+    let screen = tmux.wait_for("19 characters");
+    assert!(screen.contains("needs at least 1 symbol"), "{screen}");
     assert!(screen.contains("4/4 very unguessable"), "{screen}");
     let colored = tmux.screen(true);
     assert!(
