@@ -199,16 +199,11 @@ fn a_statement_timeout_is_named_and_changes_nothing() {
     let store = open(&format!("{}&statement_timeout=300ms", pg.url(&db)));
     one(&store, "t@example.com", 1);
     // Another session holds the tables locked for longer than the timeout.
-    let holder = std::thread::spawn({
-        let db = db.clone();
-        move || {
-            server().psql(
-                &db,
-                "BEGIN; LOCK TABLE pwsentry.accounts, pwsentry.entries IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT;",
-            )
-        }
-    });
-    std::thread::sleep(Duration::from_millis(700));
+    let holder = server().hold(
+        &db,
+        "BEGIN; LOCK TABLE pwsentry.accounts, pwsentry.entries IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT;",
+        "SELECT count(*) > 0 FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'pwsentry.entries'::regclass",
+    );
     let e = [NewEntry::new(at(2), "hash-2", false)];
     let err = store
         .append(
@@ -233,16 +228,11 @@ fn a_held_account_lock_gives_busy() {
     let db = pg.database("lock");
     let store = open(&pg.url(&db));
     one(&store, "l@example.com", 1);
-    let holder = std::thread::spawn({
-        let db = db.clone();
-        move || {
-            server().psql(
-                &db,
-                "BEGIN; SELECT 1 FROM pwsentry.accounts WHERE account = 'l@example.com' FOR UPDATE; SELECT pg_sleep(7); COMMIT;",
-            )
-        }
-    });
-    std::thread::sleep(Duration::from_millis(700));
+    let holder = server().hold(
+        &db,
+        "BEGIN; SELECT 1 FROM pwsentry.accounts WHERE account = 'l@example.com' FOR UPDATE; SELECT pg_sleep(7); COMMIT;",
+        "SELECT count(*) > 0 FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.query LIKE '%FOR UPDATE%' AND l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock'",
+    );
     let e = [NewEntry::new(at(2), "hash-2", false)];
     let r = store.append(
         "l@example.com",

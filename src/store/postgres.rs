@@ -50,6 +50,29 @@ const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default connect timeout (`connect_timeout=` in the URL overrides it).
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// URL query keys handed to `tokio-postgres` as they are.
+const PASSED_KEYS: &[&str] = &[
+    "user",
+    "password",
+    "dbname",
+    "options",
+    "application_name",
+    "sslmode",
+    "sslnegotiation",
+    "host",
+    "hostaddr",
+    "port",
+    "connect_timeout",
+    "tcp_user_timeout",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_retries",
+    "target_session_attrs",
+    "channel_binding",
+    "load_balance_hosts",
+];
+
 /// Default largest number of pooled connections.
 const DEFAULT_POOL_SIZE: u32 = 8;
 
@@ -169,7 +192,13 @@ impl PostgresConfig {
                 "sslmode" if matches!(value, "verify-ca" | "verify-full") => {
                     passed.push("sslmode=require".to_owned())
                 }
-                _ => passed.push(pair.to_owned()),
+                k if PASSED_KEYS.contains(&k) => passed.push(pair.to_owned()),
+                k => {
+                    return Err(bad(format!(
+                        "unknown option `{k}`; expected one of {}, sslrootcert, statement_timeout, pool_max_size",
+                        PASSED_KEYS.join(", ")
+                    )));
+                }
             }
         }
         let text = if passed.is_empty() {
@@ -184,7 +213,7 @@ impl PostgresConfig {
                 "no host (for a Unix socket: postgres:///db?host=/run/postgresql)".into(),
             ));
         }
-        if pg.get_user().is_none() {
+        if pg.get_user().is_none_or(str::is_empty) {
             return Err(bad(
                 "no user name (postgres://USER@host/db; libpq's default, the login name, is not guessed)".into(),
             ));

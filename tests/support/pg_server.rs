@@ -259,6 +259,19 @@ impl PgServer {
         .to_owned()
     }
 
+    /// Runs `sql` (which takes locks and sleeps) in a thread, and returns
+    /// once `held` (a query on `pg_locks`) reports the lock taken.
+    pub fn hold(&'static self, db: &str, sql: &str, held: &str) -> std::thread::JoinHandle<String> {
+        let (db2, sql) = (db.to_owned(), sql.to_owned());
+        let handle = std::thread::spawn(move || self.psql(&db2, &sql));
+        let start = std::time::Instant::now();
+        while self.psql(db, held) != "t" {
+            assert!(start.elapsed().as_secs() < 60, "the lock was never taken");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        handle
+    }
+
     /// A new, empty database named after `prefix`.
     pub fn database(&self, prefix: &str) -> String {
         let n = self.next_db.fetch_add(1, Ordering::Relaxed);

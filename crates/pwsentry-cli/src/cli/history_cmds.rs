@@ -12,7 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Args;
 use pwsentry::history::{self, Argon2Hash, CommitOutcome};
 use pwsentry::rotation::{self, RotationState, RotationStatus};
-use pwsentry::store::{AccountHistory, SqliteStore, Store};
+use pwsentry::store::{AccountHistory, Store};
 use pwsentry::{Checker, Context, Error, Password, Policy, Verdict, Violation};
 use serde::Serialize;
 use serde_json::json;
@@ -105,20 +105,13 @@ impl HistoryCheck {
     }
 }
 
-/// Opens (creating if needed) the history database for a command that records.
-pub(super) fn open_store(g: &GlobalArgs) -> anyhow::Result<SqliteStore> {
-    let path = g.db_path()?;
-    SqliteStore::open(&path).map_err(|e| match e {
-        Error::Io { .. } => anyhow::Error::new(e).context(format!(
-            "cannot create the history database {}",
-            path.display()
-        )),
-        e => e.into(),
-    })
+/// Opens (creating if needed) the history store for a command that records.
+pub(super) fn open_store(g: &GlobalArgs) -> anyhow::Result<super::store_cmd::AnyStore> {
+    super::store_cmd::open(g)
 }
 
-fn open_existing(g: &GlobalArgs) -> anyhow::Result<Option<SqliteStore>> {
-    Ok(SqliteStore::open_existing(g.db_path()?)?)
+fn open_existing(g: &GlobalArgs) -> anyhow::Result<Option<super::store_cmd::AnyStore>> {
+    super::store_cmd::open_existing(g)
 }
 
 /// The account id rules of every command: the id is shown on terminals and

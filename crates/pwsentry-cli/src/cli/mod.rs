@@ -7,6 +7,7 @@ mod input;
 mod policy_cmd;
 mod render;
 mod set;
+mod store_cmd;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -46,8 +47,8 @@ pub struct GlobalArgs {
     /// Policy file [default: $PWSENTRY_POLICY, ./policy.toml, /etc/pwsentry/policy.toml, built-in]
     #[arg(long, global = true, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// History database [default: $PWSENTRY_DB, else $XDG_DATA_HOME/pwsentry/history.db]
-    #[arg(long, global = true, value_name = "FILE")]
+    /// History store: an SQLite file or a postgres:// URL [default: $PWSENTRY_DB, else $XDG_DATA_HOME/pwsentry/history.db]
+    #[arg(long, global = true, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
     /// The time to act at, RFC 3339 (e.g. 2026-01-31T12:00:00Z) [default: the clock]
     #[arg(long, global = true, value_name = "RFC3339", value_parser = parse_now)]
@@ -82,6 +83,8 @@ pub enum Command {
     Completions(generate_cmd::CompletionsArgs),
     /// Print the man page (roff) to stdout
     Man,
+    /// Migrate the history store's schema, or copy a store into another (SQLite, PostgreSQL)
+    Store(store_cmd::StoreArgs),
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
@@ -197,5 +200,6 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Policy(args) => policy_cmd::run(g, &args),
         Command::Completions(args) => generate_cmd::completions(&args),
         Command::Man => generate_cmd::man(),
+        Command::Store(args) => store_cmd::run(g, &args),
     }
 }

@@ -18,7 +18,7 @@ use console::{Key, Term, style};
 use pwsentry::generate::{Generator, Style};
 use pwsentry::history::{Change, CommitOutcome};
 use pwsentry::mailhash::{MailHashParams, MailScheme};
-use pwsentry::store::SqliteStore;
+use pwsentry::store::Store;
 use pwsentry::{Checker, Context, Error, Password, Rule, Verdict, Violation};
 use std::io::{IsTerminal, Write};
 use unicode_normalization::UnicodeNormalization;
@@ -93,7 +93,7 @@ struct Job<'a> {
     args: &'a SetArgs,
     checker: &'a Checker,
     context: &'a Context,
-    store: &'a SqliteStore,
+    store: &'a dyn Store,
 }
 
 /// What became of an accepted password at the end.

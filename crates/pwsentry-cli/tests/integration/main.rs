@@ -9,6 +9,8 @@ mod history;
 #[cfg(unix)] // file modes, other users, /proc
 mod hostile;
 mod policy;
+#[cfg(unix)] // a PostgreSQL server on a Unix socket
+mod postgres;
 mod properties;
 #[cfg(unix)] // SIGKILL
 mod reliability;
