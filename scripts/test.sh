@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs pwsentry's whole test suite on a fresh machine: installs the real
-# peers the tests use (Dovecot's doveadm, tmux, sqlite3), then runs every
+# peers the tests use (Dovecot's doveadm, tmux, sqlite3; Debian's PostgreSQL
+# server and openssl, for the PostgreSQL store tests, which start their own
+# server with initdb/pg_ctl and a test CA), then runs every
 # unit, integration and doc test. Needs root (or sudo) for apt-get the
 # first time; later runs skip what is already installed.
 set -euo pipefail
@@ -10,6 +12,8 @@ need=()
 command -v doveadm >/dev/null 2>&1 || need+=(dovecot-core)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   sudo_cmd=""

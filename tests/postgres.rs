@@ -8,11 +8,11 @@ mod pg_server;
 
 use chrono::{DateTime, TimeZone, Utc};
 use pg_server::{PASSWORD, server};
+use pwsentry::Error;
 use pwsentry::store::{
     Append, Expect, MemoryStore, NewEntry, POSTGRES_SCHEMA_VERSION, PostgresConfig, PostgresStore,
     Retention, SqliteStore, Store, contract,
 };
-use pwsentry::Error;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
@@ -34,7 +34,11 @@ fn at(day: i64) -> DateTime<Utc> {
 }
 
 fn one(store: &dyn Store, account: &str, day: i64) {
-    let e = [NewEntry::new(at(day), format!("hash-{account}-{day}"), false)];
+    let e = [NewEntry::new(
+        at(day),
+        format!("hash-{account}-{day}"),
+        false,
+    )];
     store
         .append(
             account,
@@ -63,7 +67,10 @@ fn sqlite_and_memory_pass_the_public_contract() {
     });
     contract::run_all(&|| Box::new(MemoryStore::new()));
     let path = dir.path().join("shared.db");
-    let (a, b) = (SqliteStore::open(&path).unwrap(), SqliteStore::open(&path).unwrap());
+    let (a, b) = (
+        SqliteStore::open(&path).unwrap(),
+        SqliteStore::open(&path).unwrap(),
+    );
     contract::run_two_handles(&a, &b);
 }
 
@@ -99,9 +106,16 @@ fn tls_is_used_and_verified() {
     );
     assert_eq!(ssl, "t", "TCP connections are TLS");
     // Without the CA, the server's certificate is not trusted.
-    let url = format!("postgres://{}:{PASSWORD}@127.0.0.1:{}/{db}?sslmode=require", pg_server::USER, pg.port);
+    let url = format!(
+        "postgres://{}:{PASSWORD}@127.0.0.1:{}/{db}?sslmode=require",
+        pg_server::USER,
+        pg.port
+    );
     let e = open_err(&url);
-    assert!(e.contains("cannot connect") && e.to_lowercase().contains("certificate"), "{e}");
+    assert!(
+        e.contains("cannot connect") && e.to_lowercase().contains("certificate"),
+        "{e}"
+    );
     // A CA file that is not PEM is named.
     let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.pem");
@@ -134,13 +148,28 @@ fn bad_inputs_are_named_without_the_password() {
     assert!(!e.contains("Wrong-Secret-9"), "{e}");
     // Missing database.
     let e = open_err(&pg.url("no_such_db"));
-    assert!(e.contains("database does not exist") && e.contains("no_such_db"), "{e}");
+    assert!(
+        e.contains("database does not exist") && e.contains("no_such_db"),
+        "{e}"
+    );
     // Unreachable: a socket directory with no server, a closed port.
     let e = open_err(&format!("postgres://u:{PASSWORD}@/x?host=/nonexistent/dir"));
-    assert!(e.contains("cannot connect to PostgreSQL") && e.contains("/nonexistent/dir"), "{e}");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let e = open_err(&format!("postgres://u:{PASSWORD}@127.0.0.1:{closed}/x?sslmode=disable"));
-    assert!(e.contains("cannot connect to PostgreSQL") && e.contains("refused"), "{e}");
+    assert!(
+        e.contains("cannot connect to PostgreSQL") && e.contains("/nonexistent/dir"),
+        "{e}"
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let e = open_err(&format!(
+        "postgres://u:{PASSWORD}@127.0.0.1:{closed}/x?sslmode=disable"
+    ));
+    assert!(
+        e.contains("cannot connect to PostgreSQL") && e.contains("refused"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -155,14 +184,20 @@ fn a_newer_schema_is_refused_untouched() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("newer pwsentry"), "{e}");
-    assert_eq!(pg.psql(&db, "SELECT version FROM pwsentry.schema_version"), "99");
+    assert_eq!(
+        pg.psql(&db, "SELECT version FROM pwsentry.schema_version"),
+        "99"
+    );
 }
 
 #[test]
 fn a_foreign_pwsentry_schema_is_refused() {
     let pg = server();
     let db = pg.database("foreign");
-    pg.psql(&db, "CREATE SCHEMA pwsentry; CREATE TABLE pwsentry.other (x int)");
+    pg.psql(
+        &db,
+        "CREATE SCHEMA pwsentry; CREATE TABLE pwsentry.other (x int)",
+    );
     let e = open_err(&pg.url(&db));
     assert!(e.contains("not a pwsentry history"), "{e}");
 }
@@ -173,10 +208,20 @@ fn open_existing_writes_nothing_and_migration_is_versioned() {
     let db = pg.database("ro");
     let config = PostgresConfig::from_url(&pg.url(&db)).unwrap();
     assert!(PostgresStore::open_existing(&config).unwrap().is_none());
-    assert_eq!(pg.psql(&db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'pwsentry'"), "0");
+    assert_eq!(
+        pg.psql(
+            &db,
+            "SELECT count(*) FROM pg_namespace WHERE nspname = 'pwsentry'"
+        ),
+        "0"
+    );
     let store = PostgresStore::open(&config).unwrap();
     assert_eq!(store.schema_version().unwrap(), POSTGRES_SCHEMA_VERSION);
-    assert_eq!(store.migrate().unwrap(), POSTGRES_SCHEMA_VERSION, "already current");
+    assert_eq!(
+        store.migrate().unwrap(),
+        POSTGRES_SCHEMA_VERSION,
+        "already current"
+    );
     assert!(PostgresStore::open_existing(&config).unwrap().is_some());
     // Many hosts migrating a fresh database at once.
     let db = pg.database("race");
@@ -219,7 +264,16 @@ fn a_statement_timeout_is_named_and_changes_nothing() {
         .to_string();
     assert!(err.contains("statement timeout (300 ms) expired"), "{err}");
     holder.join().unwrap();
-    assert_eq!(store.history("t@example.com").unwrap().unwrap().entries().len(), 1, "nothing half-written");
+    assert_eq!(
+        store
+            .history("t@example.com")
+            .unwrap()
+            .unwrap()
+            .entries()
+            .len(),
+        1,
+        "nothing half-written"
+    );
 }
 
 #[test]
@@ -281,7 +335,11 @@ fn visit_streams_many_accounts_in_order() {
     store
         .visit_changed_before(at(400), &mut |_, _| {
             few += 1;
-            if few == 10 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+            if few == 10 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
         })
         .unwrap();
     assert_eq!(few, 10);
@@ -301,15 +359,29 @@ fn copies_between_sqlite_and_postgres_all_or_nothing() {
     }
     let peppered = [NewEntry::new(at(9), "hash-p", true)];
     sqlite
-        .append("b@x", &Append { salt: &[7; 16], entries: &peppered, expect: Expect::Anything, retention: Retention::new(9, None) })
+        .append(
+            "b@x",
+            &Append {
+                salt: &[7; 16],
+                entries: &peppered,
+                expect: Expect::Anything,
+                retention: Retention::new(9, None),
+            },
+        )
         .unwrap();
     let target = open(&pg.url(&pg.database("copy")));
     assert_eq!(target.load_from(&sqlite).unwrap(), (3, 7));
     for account in ["a@x", "b@x", "c@x"] {
-        let (x, y) = (sqlite.history(account).unwrap().unwrap(), target.history(account).unwrap().unwrap());
+        let (x, y) = (
+            sqlite.history(account).unwrap().unwrap(),
+            target.history(account).unwrap().unwrap(),
+        );
         assert_eq!(x.salt(), y.salt());
         let strip = |h: &pwsentry::store::AccountHistory| {
-            h.entries().iter().map(|e| (e.set_at(), e.hash().to_owned(), e.peppered())).collect::<Vec<_>>()
+            h.entries()
+                .iter()
+                .map(|e| (e.set_at(), e.hash().to_owned(), e.peppered()))
+                .collect::<Vec<_>>()
         };
         assert_eq!(strip(&x), strip(&y), "{account}");
     }
@@ -319,4 +391,111 @@ fn copies_between_sqlite_and_postgres_all_or_nothing() {
     // And back into a fresh SQLite file.
     let back = SqliteStore::open(dir.path().join("back.db")).unwrap();
     assert_eq!(back.load_from(&target).unwrap(), (3, 7));
+}
+
+/// The least-privilege roles of docs/postgres.md, on a real server: the
+/// owner migrates; the service role reads, appends, prunes and forgets but
+/// cannot drop, truncate or alter; the report role sees change times only.
+#[test]
+fn least_privilege_roles_from_the_docs() {
+    let pg = server();
+    let db = pg.database("roles");
+    let n = db.trim_start_matches("roles_");
+    let (owner, svc, report) = (
+        format!("owner_{n}"),
+        format!("svc_{n}"),
+        format!("report_{n}"),
+    );
+    pg.psql(
+        &db,
+        &format!(
+            "CREATE ROLE {owner} LOGIN PASSWORD '{PASSWORD}';
+             CREATE ROLE {svc} LOGIN PASSWORD '{PASSWORD}';
+             CREATE ROLE {report} LOGIN PASSWORD '{PASSWORD}';
+             ALTER DATABASE {db} OWNER TO {owner};
+             REVOKE ALL ON DATABASE {db} FROM PUBLIC;
+             REVOKE CREATE ON SCHEMA public FROM PUBLIC;"
+        ),
+    );
+    let as_role = |role: &str| pg.url(&db).replace(pg_server::USER, role);
+    drop(open(&as_role(&owner)));
+    pg.psql(
+        &db,
+        &format!(
+            "SET ROLE {owner};
+             GRANT CONNECT ON DATABASE {db} TO {svc};
+             GRANT USAGE ON SCHEMA pwsentry TO {svc};
+             GRANT SELECT ON pwsentry.schema_version TO {svc};
+             GRANT SELECT, INSERT, DELETE ON pwsentry.accounts, pwsentry.entries TO {svc};
+             GRANT UPDATE (salt, changed_at) ON pwsentry.accounts TO {svc};
+             GRANT CONNECT ON DATABASE {db} TO {report};
+             GRANT USAGE ON SCHEMA pwsentry TO {report};
+             GRANT SELECT ON pwsentry.schema_version TO {report};
+             GRANT SELECT (account, changed_at) ON pwsentry.accounts TO {report};"
+        ),
+    );
+    let service = open(&as_role(&svc));
+    for day in 0..8 {
+        one(&service, "s@example.com", day); // prunes past 5
+    }
+    assert_eq!(
+        service
+            .history("s@example.com")
+            .unwrap()
+            .unwrap()
+            .entries()
+            .len(),
+        5
+    );
+    contract::run_two_handles(&service, &open(&as_role(&svc)));
+    assert!(service.forget("s@example.com").unwrap());
+    one(&service, "kept@example.com", 1);
+    let svc_url = as_role(&svc);
+    let sql_as = |url: &str, sql: &str| -> String {
+        let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+        let e = c.batch_execute(sql).unwrap_err();
+        e.as_db_error()
+            .map_or_else(|| e.to_string(), |d| d.message().to_owned())
+    };
+    for sql in [
+        "DROP TABLE pwsentry.entries",
+        "TRUNCATE pwsentry.accounts CASCADE",
+        "ALTER TABLE pwsentry.accounts ADD COLUMN x int",
+        "UPDATE pwsentry.entries SET hash = 'x'",
+        "DROP SCHEMA pwsentry CASCADE",
+        "CREATE TABLE pwsentry.t (x int)",
+        "CREATE TABLE public.t (x int)",
+    ] {
+        let e = sql_as(&svc_url, sql);
+        assert!(
+            e.contains("permission denied") || e.contains("must be owner"),
+            "{sql}: {e}"
+        );
+    }
+    // The report role: the stale scan works, the hashes are out of reach.
+    let reporter =
+        PostgresStore::open_existing(&PostgresConfig::from_url(&as_role(&report)).unwrap())
+            .unwrap()
+            .unwrap();
+    let mut seen = Vec::new();
+    reporter
+        .visit_changed_before(at(100), &mut |a, _| {
+            seen.push(a.to_owned());
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(seen, ["kept@example.com", "race"], "oldest first");
+    let e = reporter
+        .history("kept@example.com")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("permission denied"), "{e}");
+    // A service role meeting a schema to create is told who does that.
+    let fresh = pg.database("roles_fresh");
+    pg.psql(&fresh, &format!("REVOKE CREATE ON DATABASE {fresh} FROM PUBLIC; GRANT CONNECT ON DATABASE {fresh} TO {svc};"));
+    let e = open_err(&pg.url(&fresh).replace(pg_server::USER, &svc));
+    assert!(
+        e.contains("permission denied") && e.contains("store migrate"),
+        "{e}"
+    );
 }

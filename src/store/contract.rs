@@ -286,7 +286,10 @@ pub fn run_two_handles(first: &dyn Store, second: &dyn Store) {
         retention: Retention::new(5, None),
     };
     first.append("x", &fresh).unwrap();
-    let seen = second.history("x").unwrap().expect("written through the other handle");
+    let seen = second
+        .history("x")
+        .unwrap()
+        .expect("written through the other handle");
     assert_eq!(seen.salt(), &[9; 16]);
     assert!(
         matches!(second.append("x", &fresh), Err(Error::Busy)),
@@ -308,7 +311,11 @@ pub fn run_two_handles(first: &dyn Store, second: &dyn Store) {
         matches!(first.append("x", &late), Err(Error::Busy)),
         "the head moved on through the other handle: Busy"
     );
-    assert_eq!(hashes(first, "x"), ["hash-h2", "hash-h1"], "a failed append changes nothing");
+    assert_eq!(
+        hashes(first, "x"),
+        ["hash-h2", "hash-h1"],
+        "a failed append changes nothing"
+    );
     assert!(second.forget("x").unwrap());
     assert!(first.history("x").unwrap().is_none());
     // Both handles racing on one account with the optimistic check: every
@@ -341,5 +348,9 @@ pub fn run_two_handles(first: &dyn Store, second: &dyn Store) {
         }
     });
     assert_eq!(landed.into_inner(), 40);
-    assert_eq!(hashes(first, "race").len(), 40, "every landed append is kept");
+    assert_eq!(
+        hashes(first, "race").len(),
+        40,
+        "every landed append is kept"
+    );
 }

@@ -313,7 +313,8 @@ pub struct Append<'a> {
 /// # Errors
 /// As for [`Store::visit_changed_before`].
 pub fn all_accounts(store: &dyn Store) -> Result<Vec<String>> {
-    let end = DateTime::<Utc>::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::UNIX_EPOCH); // 9999-12-31T23:59:59Z
+    let end =
+        DateTime::<Utc>::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::UNIX_EPOCH); // 9999-12-31T23:59:59Z
     let mut out = Vec::new();
     store.visit_changed_before(end, &mut |account, _| {
         out.push(account.to_owned());

@@ -169,7 +169,9 @@ impl PostgresConfig {
             }
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let decoded = percent_decode(value).ok_or_else(|| {
-                bad(format!("the value of `{key}` is not valid percent-encoded UTF-8"))
+                bad(format!(
+                    "the value of `{key}` is not valid percent-encoded UTF-8"
+                ))
             })?;
             match key {
                 "sslrootcert" => root_cert = Some(PathBuf::from(decoded)),
@@ -262,7 +264,11 @@ impl PostgresConfig {
         let mut tcp = Vec::new();
         let mut sockets = Vec::new();
         for (i, host) in self.pg.get_hosts().iter().enumerate() {
-            let port = ports.get(i).or_else(|| ports.first()).copied().unwrap_or(5432);
+            let port = ports
+                .get(i)
+                .or_else(|| ports.first())
+                .copied()
+                .unwrap_or(5432);
             match host {
                 postgres::config::Host::Tcp(h) => tcp.push(format!("{h}:{port}")),
                 #[cfg(unix)]
@@ -283,9 +289,8 @@ impl PostgresConfig {
             Some(path) => {
                 use rustls::pki_types::CertificateDer;
                 use rustls::pki_types::pem::PemObject as _;
-                let certs = CertificateDer::pem_file_iter(path).map_err(|e| {
-                    Error::Store(format!("sslrootcert {}: {e}", path.display()))
-                })?;
+                let certs = CertificateDer::pem_file_iter(path)
+                    .map_err(|e| Error::Store(format!("sslrootcert {}: {e}", path.display())))?;
                 for cert in certs {
                     let cert = cert.map_err(|e| {
                         Error::Store(format!("sslrootcert {}: {e}", path.display()))
@@ -550,7 +555,9 @@ impl PostgresStore {
             )));
         }
         let insert_account = tx
-            .prepare("INSERT INTO pwsentry.accounts (account, salt, changed_at) VALUES ($1, $2, $3)")
+            .prepare(
+                "INSERT INTO pwsentry.accounts (account, salt, changed_at) VALUES ($1, $2, $3)",
+            )
             .map_err(err)?;
         let insert_entry = tx
             .prepare("INSERT INTO pwsentry.entries (account, set_at, hash, peppered) VALUES ($1, $2, $3, $4)")
@@ -667,7 +674,11 @@ impl r2d2::HandleError<postgres::Error> for ArcHandler {
 
 /// Reads the schema version (0: no pwsentry schema), refusing a newer or a
 /// foreign one. Writes nothing.
-fn inspect(client: &mut impl postgres::GenericClient, location: &str, timeout: Duration) -> Result<u32> {
+fn inspect(
+    client: &mut impl postgres::GenericClient,
+    location: &str,
+    timeout: Duration,
+) -> Result<u32> {
     let err = |e: postgres::Error| map_error(location, timeout, &e);
     let row = client
         .query_one(
@@ -780,9 +791,7 @@ fn map_error(location: &str, timeout: Duration, e: &postgres::Error) -> Error {
         }
     }
     if e.is_closed() && e.as_db_error().is_none() {
-        return Error::Store(format!(
-            "{location}: the connection to the server was lost"
-        ));
+        return Error::Store(format!("{location}: the connection to the server was lost"));
     }
     Error::Store(describe(location, e))
 }
@@ -849,8 +858,11 @@ impl Store for PostgresStore {
             .prepare("INSERT INTO pwsentry.entries (account, set_at, hash, peppered) VALUES ($1, $2, $3, $4)")
             .map_err(err)?;
         for e in append.entries {
-            tx.execute(&insert, &[&account, &e.set_at, &e.hash.as_str(), &e.peppered])
-                .map_err(err)?;
+            tx.execute(
+                &insert,
+                &[&account, &e.set_at, &e.hash.as_str(), &e.peppered],
+            )
+            .map_err(err)?;
         }
         let r = append.retention;
         tx.execute(
@@ -876,7 +888,10 @@ impl Store for PostgresStore {
         let mut client = self.client()?;
         // Entries go with the account (ON DELETE CASCADE), in one statement.
         let removed = client
-            .execute("DELETE FROM pwsentry.accounts WHERE account = $1", &[&account])
+            .execute(
+                "DELETE FROM pwsentry.accounts WHERE account = $1",
+                &[&account],
+            )
             .map_err(|e| self.map(&e))?;
         Ok(removed > 0)
     }
@@ -948,11 +963,26 @@ mod tests {
     #[test]
     fn bad_urls_are_named_without_the_password() {
         for (url, expect) in [
-            ("mysql://u:Hunter2Secret@h/db", "must start with postgres://"),
-            ("postgres://u:Hunter2Secret@h/db?bogus=1", "unknown option `bogus`"),
-            ("postgres://u:Hunter2Secret@h/db?statement_timeout=soon", "statement_timeout"),
-            ("postgres://u:Hunter2Secret@h/db?statement_timeout=0", "statement_timeout"),
-            ("postgres://u:Hunter2Secret@h/db?pool_max_size=0", "pool_max_size"),
+            (
+                "mysql://u:Hunter2Secret@h/db",
+                "must start with postgres://",
+            ),
+            (
+                "postgres://u:Hunter2Secret@h/db?bogus=1",
+                "unknown option `bogus`",
+            ),
+            (
+                "postgres://u:Hunter2Secret@h/db?statement_timeout=soon",
+                "statement_timeout",
+            ),
+            (
+                "postgres://u:Hunter2Secret@h/db?statement_timeout=0",
+                "statement_timeout",
+            ),
+            (
+                "postgres://u:Hunter2Secret@h/db?pool_max_size=0",
+                "pool_max_size",
+            ),
             ("postgres://:Hunter2Secret@h/db", "no user name"),
             ("postgres://u:Hunter2Secret@h:notaport/db", "invalid"),
         ] {

@@ -456,7 +456,9 @@ impl SqliteStore {
                 .prepare("INSERT INTO accounts (account, salt, changed_at) VALUES (?1, ?2, ?3)")
                 .map_err(&err)?;
             let mut entry_row = tx
-                .prepare("INSERT INTO entries (account, set_at, hash, peppered) VALUES (?1, ?2, ?3, ?4)")
+                .prepare(
+                    "INSERT INTO entries (account, set_at, hash, peppered) VALUES (?1, ?2, ?3, ?4)",
+                )
                 .map_err(&err)?;
             for account in &accounts {
                 let Some(history) = source.history(account)? else {
@@ -473,7 +475,12 @@ impl SqliteStore {
                 // Oldest first, so new ids keep the (set_at, id) order.
                 for e in history.entries().iter().rev() {
                     entry_row
-                        .execute(params![account, seconds(e.set_at()), e.hash(), e.peppered()])
+                        .execute(params![
+                            account,
+                            seconds(e.set_at()),
+                            e.hash(),
+                            e.peppered()
+                        ])
                         .map_err(&err)?;
                     n_entries += 1;
                 }

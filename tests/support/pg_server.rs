@@ -160,17 +160,55 @@ impl PgServer {
                 "openssl (install the `openssl` package)",
             )
         };
-        ssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-              "-subj", "/CN=pwsentry test CA", "-keyout", "ca.key", "-out", "ca.pem"]);
-        ssl(&["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-              "-keyout", "server.key", "-out", "server.csr"]);
+        ssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=pwsentry test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ]);
+        ssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ]);
         std::fs::write(
             d.join("ext.cnf"),
             "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
         )
         .unwrap();
-        ssl(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-              "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "server.pem"]);
+        ssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "server.pem",
+        ]);
         std::fs::set_permissions(
             d.join("server.key"),
             std::os::unix::fs::PermissionsExt::from_mode(0o600),
@@ -184,7 +222,15 @@ impl PgServer {
             self.as_server(&self.bin.join("initdb"))
                 .arg("-D")
                 .arg(&data)
-                .args(["-U", USER, "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"])
+                .args([
+                    "-U",
+                    USER,
+                    "--auth=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--no-sync",
+                ])
                 .arg(format!("--pwfile={}", d.join("pwfile").display()))
                 .stdout(Stdio::piped()),
             "initdb",

@@ -179,7 +179,8 @@ pub fn run(g: &GlobalArgs, args: &StoreArgs) -> anyhow::Result<u8> {
 fn migrate(g: &GlobalArgs) -> anyhow::Result<u8> {
     let location = Location::parse(&g.db_path()?);
     // Opening for writing creates the store or migrates its schema.
-    let store = open_location(&location, true)?.context("the history store could not be created")?;
+    let store =
+        open_location(&location, true)?.context("the history store could not be created")?;
     let version = match &store {
         AnyStore::Sqlite(_) => pwsentry::store::SCHEMA_VERSION,
         #[cfg(feature = "postgres")]
@@ -187,9 +188,17 @@ fn migrate(g: &GlobalArgs) -> anyhow::Result<u8> {
     };
     let mut out = std::io::stdout().lock();
     if g.json {
-        writeln!(out, "{}", json!({"store": store.describe(), "schema_version": version}))?;
+        writeln!(
+            out,
+            "{}",
+            json!({"store": store.describe(), "schema_version": version})
+        )?;
     } else {
-        writeln!(out, "{}: schema version {version}, up to date", store.describe())?;
+        writeln!(
+            out,
+            "{}: schema version {version}, up to date",
+            store.describe()
+        )?;
     }
     Ok(EXIT_OK)
 }
@@ -205,9 +214,7 @@ fn copy(g: &GlobalArgs, args: &CopyArgs) -> anyhow::Result<u8> {
     let target = open_location(&to, true)
         .context("cannot open the store to copy to (--to)")?
         .context("the store to copy to (--to) could not be created")?;
-    let (accounts, entries) = target
-        .load_from(&source)
-        .context("nothing was copied")?;
+    let (accounts, entries) = target.load_from(&source).context("nothing was copied")?;
     let mut out = std::io::stdout().lock();
     if g.json {
         writeln!(
