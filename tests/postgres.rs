@@ -14,7 +14,6 @@ use pwsentry::store::{
     Retention, SqliteStore, Store, contract,
 };
 use std::ops::ControlFlow;
-use std::time::Duration;
 
 fn open(url: &str) -> PostgresStore {
     PostgresStore::open(&PostgresConfig::from_url(url).unwrap()).unwrap()
@@ -22,8 +21,7 @@ fn open(url: &str) -> PostgresStore {
 
 fn open_err(url: &str) -> String {
     let e = PostgresStore::open(&PostgresConfig::from_url(url).unwrap())
-        .err()
-        .expect("opening must fail")
+        .expect_err("opening must fail")
         .to_string();
     assert!(!e.contains(PASSWORD), "the password leaked: {e}");
     e

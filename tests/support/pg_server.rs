@@ -279,6 +279,8 @@ impl PgServer {
             data = self.dir.join("data").display(),
             dir = self.dir.display(),
         );
+        // Never waited for: it must outlive this process to clean up after it.
+        #[allow(clippy::zombie_processes)]
         Command::new("sh")
             .args(["-c", &script])
             .stdin(Stdio::null())

@@ -11,7 +11,6 @@ use crate::util::{pwsentry, write};
 use pg_server::{PASSWORD, PgServer, server};
 use pwsentry::store::{PostgresConfig, PostgresStore, Store};
 use std::ffi::OsString;
-use std::time::Duration;
 
 const NOW: &str = "2026-01-31T12:00:00Z";
 
