@@ -296,6 +296,19 @@ fn a_held_account_lock_gives_busy() {
         },
     );
     assert!(matches!(r, Err(Error::Busy)), "{r:?}");
+    // An id PostgreSQL cannot store (NUL) is an error, not a panic.
+    let e = [NewEntry::new(at(2), "hash-2", false)];
+    let r = store.append(
+        "nul\0id",
+        &Append {
+            salt: &[3; 16],
+            entries: &e,
+            expect: Expect::Anything,
+            retention: Retention::new(5, None),
+        },
+    );
+    assert!(matches!(r, Err(Error::Store(_))), "{r:?}");
+    assert!(store.history("nul\0id").is_err());
     // Other accounts are not held up meanwhile.
     one(&store, "other@example.com", 1);
     holder.join().unwrap();
