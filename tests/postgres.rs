@@ -244,7 +244,7 @@ fn a_statement_timeout_is_named_and_changes_nothing() {
     // Another session holds the tables locked for longer than the timeout.
     let holder = server().hold(
         &db,
-        "BEGIN; LOCK TABLE pwsentry.accounts, pwsentry.entries IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT;",
+        "BEGIN; LOCK TABLE pwsentry.accounts, pwsentry.entries IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(300); COMMIT;",
         "SELECT count(*) > 0 FROM pg_locks WHERE mode = 'AccessExclusiveLock' AND relation = 'pwsentry.entries'::regclass",
     );
     let e = [NewEntry::new(at(2), "hash-2", false)];
@@ -261,7 +261,9 @@ fn a_statement_timeout_is_named_and_changes_nothing() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("statement timeout (300 ms) expired"), "{err}");
-    holder.join().unwrap();
+    // The holder sleeps until released, however slow this machine is.
+    server().release(&db, "pg_sleep(300)");
+    let _ = holder.join();
     assert_eq!(
         store
             .history("t@example.com")
@@ -282,7 +284,7 @@ fn a_held_account_lock_gives_busy() {
     one(&store, "l@example.com", 1);
     let holder = server().hold(
         &db,
-        "BEGIN; SELECT 1 FROM pwsentry.accounts WHERE account = 'l@example.com' FOR UPDATE; SELECT pg_sleep(7); COMMIT;",
+        "BEGIN; SELECT 1 FROM pwsentry.accounts WHERE account = 'l@example.com' FOR UPDATE; SELECT pg_sleep(301); COMMIT;",
         "SELECT count(*) > 0 FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.query LIKE '%FOR UPDATE%' AND l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock'",
     );
     let e = [NewEntry::new(at(2), "hash-2", false)];
@@ -311,7 +313,9 @@ fn a_held_account_lock_gives_busy() {
     assert!(store.history("nul\0id").is_err());
     // Other accounts are not held up meanwhile.
     one(&store, "other@example.com", 1);
-    holder.join().unwrap();
+    // The holder sleeps until released, however slow this machine is.
+    server().release(&db, "pg_sleep(301)");
+    let _ = holder.join();
 }
 
 #[test]

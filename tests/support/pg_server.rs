@@ -320,6 +320,18 @@ impl PgServer {
         handle
     }
 
+    /// Ends the sessions of `db` whose query contains `marker` (a holder
+    /// started with [`PgServer::hold`]): their locks are released at once.
+    pub fn release(&self, db: &str, marker: &str) {
+        self.psql(
+            db,
+            &format!(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                  WHERE pid <> pg_backend_pid() AND query LIKE '%{marker}%'"
+            ),
+        );
+    }
+
     /// A new, empty database named after `prefix`.
     pub fn database(&self, prefix: &str) -> String {
         let n = self.next_db.fetch_add(1, Ordering::Relaxed);
