@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# Runs pwsentry's whole test suite on a fresh machine: installs the real
-# peers the tests use (Dovecot's doveadm, tmux, sqlite3), then runs every
-# unit, integration and doc test. Needs root (or sudo) for apt-get the
-# first time; later runs skip what is already installed.
+# Runs pwsentry's whole test suite on a fresh machine. First it installs,
+# with apt-get, the real components the tests start themselves:
+#   dovecot-core   doveadm (hash checks, crypt hashes) and a real Dovecot
+#                  that authenticates from the passwd-file pwsentry writes
+#   postgresql     initdb/pg_ctl: the PostgreSQL store tests' own server
+#   openssl, curl  certificates and an HTTPS client for `serve --tls-cert`
+#                  and PostgreSQL over TLS
+#   tmux, sqlite3  the interactive prompt's tests; raw looks at the database
+# then runs every unit, integration and doc test of the workspace. Needs
+# root (or sudo) the first time; later runs skip what is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v doveadm >/dev/null 2>&1 || need+=(dovecot-core)
-command -v tmux >/dev/null 2>&1 || need+=(tmux)
-command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
-command -v dovecot >/dev/null 2>&1 || need+=(dovecot-core)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 if [ ${#need[@]} -gt 0 ]; then
-  echo "installing: ${need[*]}"
+  echo "installing (for the tests' real components): ${need[*]}"
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq

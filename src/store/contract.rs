@@ -1,14 +1,31 @@
-//! The [`Store`] contract as tests: every implementation runs [`run_all`]
-//! with a factory of fresh, empty stores.
+//! The [`Store`] contract as tests (feature `contract-tests`): every
+//! implementation, in this crate or outside it, runs [`run_all`] with a
+//! factory of fresh, empty stores, and [`run_two_handles`] with two
+//! handles on one empty store (two hosts, two processes).
+//!
+//! The functions panic, with a message naming the broken promise, when the
+//! store does not keep its contract; call them from a `#[test]`:
+//!
+//! ```
+//! use pwsentry::store::{MemoryStore, contract};
+//! contract::run_all(&|| Box::new(MemoryStore::new()));
+//! ```
+// Test code: a broken promise is a panic with a message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::{Append, Expect, NewEntry, Retention, Store};
 use crate::error::Error;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::ops::ControlFlow;
 
-type Factory<'a> = &'a (dyn Fn() -> Box<dyn Store> + Sync);
+/// Makes a fresh, empty store each time it is called.
+pub type Factory<'a> = &'a (dyn Fn() -> Box<dyn Store> + Sync);
 
-pub(crate) fn run_all(make: Factory<'_>) {
+/// Runs every contract test, each on a fresh store from `make`.
+///
+/// # Panics
+/// When the store breaks its contract.
+pub fn run_all(make: Factory<'_>) {
     empty_store(&*make());
     append_creates_and_orders(&*make());
     salt_is_kept(&*make());
@@ -281,5 +298,89 @@ fn failures_count_within_the_window(store: &dyn Store) {
     assert!(
         store.history("account:a").unwrap().is_none(),
         "failures are not history"
+    );
+}
+
+/// The contract across two handles on one store (two hosts or processes
+/// sharing a database): what one writes the other reads, and the
+/// optimistic check sees the other's writes (`Busy`, nothing changed).
+/// `first` and `second` must be two handles on the same empty store.
+///
+/// # Panics
+/// When the stores break their contract.
+pub fn run_two_handles(first: &dyn Store, second: &dyn Store) {
+    let fresh = Append {
+        salt: &[9; 16],
+        entries: &[entry(1, "h1")],
+        expect: Expect::Unchanged(None),
+        retention: Retention::new(5, None),
+    };
+    first.append("x", &fresh).unwrap();
+    let seen = second
+        .history("x")
+        .unwrap()
+        .expect("written through the other handle");
+    assert_eq!(seen.salt(), &[9; 16]);
+    assert!(
+        matches!(second.append("x", &fresh), Err(Error::Busy)),
+        "the other handle created the account: Busy"
+    );
+    let head = seen.head();
+    let by_second = Append {
+        entries: &[entry(2, "h2")],
+        expect: Expect::Unchanged(head),
+        ..fresh
+    };
+    second.append("x", &by_second).unwrap();
+    let late = Append {
+        entries: &[entry(3, "h3")],
+        expect: Expect::Unchanged(head),
+        ..fresh
+    };
+    assert!(
+        matches!(first.append("x", &late), Err(Error::Busy)),
+        "the head moved on through the other handle: Busy"
+    );
+    assert_eq!(
+        hashes(first, "x"),
+        ["hash-h2", "hash-h1"],
+        "a failed append changes nothing"
+    );
+    assert!(second.forget("x").unwrap());
+    assert!(first.history("x").unwrap().is_none());
+    // Both handles racing on one account with the optimistic check: every
+    // append either lands or says Busy, and exactly the landed ones remain.
+    let landed = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for (n, store) in [first, second, first, second].into_iter().enumerate() {
+            let landed = &landed;
+            s.spawn(move || {
+                for i in 0..10 {
+                    loop {
+                        let head = store.history("race").unwrap().and_then(|h| h.head());
+                        let a = Append {
+                            salt: &[9; 16],
+                            entries: &[entry(i, &format!("{n}-{i}"))],
+                            expect: Expect::Unchanged(head),
+                            retention: Retention::new(1000, None),
+                        };
+                        match store.append("race", &a) {
+                            Ok(()) => {
+                                landed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                break;
+                            }
+                            Err(Error::Busy) => continue,
+                            Err(e) => panic!("append failed: {e}"),
+                        }
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(landed.into_inner(), 40);
+    assert_eq!(
+        hashes(first, "race").len(),
+        40,
+        "every landed append is kept"
     );
 }

@@ -1,6 +1,9 @@
 //! Where password history lives: the [`Store`] trait, its embedded SQLite
-//! implementation ([`SqliteStore`]) and an in-memory one for tests
-//! ([`MemoryStore`]).
+//! implementation ([`SqliteStore`]), a PostgreSQL one for fleets
+//! (`PostgresStore`, feature `postgres`) and an in-memory one for tests
+//! ([`MemoryStore`]). The contract every store must meet is written on
+//! [`Store`] and, with the feature `contract-tests`, runnable as
+//! `store::contract::run_all` against any implementation.
 //!
 //! A store keeps, per account, a random salt and a list of argon2 PHC
 //! strings with the time each password was set. It never sees a password,
@@ -28,9 +31,15 @@
 //! ```
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{
+    DEFAULT_STATEMENT_TIMEOUT, FETCH_ROWS, POSTGRES_SCHEMA_VERSION, PostgresConfig, PostgresStore,
+};
 pub use sqlite::{OpenOptions, SCHEMA_VERSION, SqliteStore};
 
 use crate::error::Result;
@@ -354,5 +363,21 @@ pub struct Append<'a> {
     pub retention: Retention,
 }
 
-#[cfg(test)]
-pub(crate) mod contract;
+/// Every account id of `store`, oldest change first (for copies between
+/// stores; the ids are held in memory).
+///
+/// # Errors
+/// As for [`Store::visit_changed_before`].
+pub fn all_accounts(store: &dyn Store) -> Result<Vec<String>> {
+    let end =
+        DateTime::<Utc>::from_timestamp(253_402_300_799, 0).unwrap_or(DateTime::<Utc>::UNIX_EPOCH); // 9999-12-31T23:59:59Z
+    let mut out = Vec::new();
+    store.visit_changed_before(end, &mut |account, _| {
+        out.push(account.to_owned());
+        ControlFlow::Continue(())
+    })?;
+    Ok(out)
+}
+
+#[cfg(any(test, feature = "contract-tests"))]
+pub mod contract;

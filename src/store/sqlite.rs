@@ -743,6 +743,87 @@ impl Store for SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Copies every account of `source` (salts, entries, times, pepper
+    /// flags) into this database in one transaction and checks the counts
+    /// inside it: all or nothing. This database must be empty and must not
+    /// be `source`. Returns (accounts, entries) copied. The account ids are
+    /// held in memory.
+    ///
+    /// # Errors
+    /// [`Error::Store`] if this database is not empty, the counts differ,
+    /// or either store fails; nothing is written then.
+    pub fn load_from(&self, source: &dyn Store) -> Result<(u64, u64)> {
+        let accounts = super::all_accounts(source)?;
+        let mut conn = self.lock()?;
+        let err = self.err();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let present: i64 = tx
+            .query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))
+            .map_err(&err)?;
+        if present > 0 {
+            return Err(Error::Store(format!(
+                "{}: the target already holds {present} accounts; copy only into an empty store",
+                self.path.display()
+            )));
+        }
+        let (mut n_accounts, mut n_entries) = (0u64, 0u64);
+        {
+            let mut account_row = tx
+                .prepare("INSERT INTO accounts (account, salt, changed_at) VALUES (?1, ?2, ?3)")
+                .map_err(&err)?;
+            let mut entry_row = tx
+                .prepare(
+                    "INSERT INTO entries (account, set_at, hash, peppered) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(&err)?;
+            for account in &accounts {
+                let Some(history) = source.history(account)? else {
+                    return Err(Error::Store(format!(
+                        "the source changed during the copy ({account:?} vanished); nothing was copied"
+                    )));
+                };
+                let Some(changed_at) = history.changed_at() else {
+                    continue;
+                };
+                account_row
+                    .execute(params![account, history.salt(), seconds(changed_at)])
+                    .map_err(&err)?;
+                // Oldest first, so new ids keep the (set_at, id) order.
+                for e in history.entries().iter().rev() {
+                    entry_row
+                        .execute(params![
+                            account,
+                            seconds(e.set_at()),
+                            e.hash(),
+                            e.peppered()
+                        ])
+                        .map_err(&err)?;
+                    n_entries += 1;
+                }
+                n_accounts += 1;
+            }
+        }
+        let (a, e): (i64, i64) = tx
+            .query_row(
+                "SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM entries)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(&err)?;
+        if a as u64 != n_accounts || e as u64 != n_entries {
+            return Err(Error::Store(format!(
+                "{}: after the copy the target holds {a} accounts and {e} entries, not {n_accounts} and {n_entries}; nothing was copied",
+                self.path.display()
+            )));
+        }
+        tx.commit().map_err(&err)?;
+        Ok((n_accounts, n_entries))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

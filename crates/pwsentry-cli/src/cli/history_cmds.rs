@@ -11,6 +11,7 @@
 //! not even in an error.
 
 use super::input::{self, Line, Single};
+use super::store_cmd::{AnyStore, Location, Opening};
 use super::{EXIT_OK, EXIT_REJECTED, GlobalArgs, render};
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -19,7 +20,7 @@ use pwsentry::crypt::{self, CryptHash};
 use pwsentry::history;
 use pwsentry::mailhash::{MailHash, PasswdLine};
 use pwsentry::rotation::{self, RotationState, RotationStatus};
-use pwsentry::store::{AccountHistory, OpenOptions, SqliteStore, Store};
+use pwsentry::store::{AccountHistory, Store};
 use pwsentry::{AccountId, ChangeRequest, Checker, Context, Error, Password, Policy, Verdict};
 use serde::Serialize;
 use serde_json::json;
@@ -133,39 +134,26 @@ impl<'a> HistoryCheck<'a> {
     }
 }
 
-/// Opens (creating if needed) the history database for a command that records.
-pub(super) fn open_store(g: &GlobalArgs, policy: &Policy) -> anyhow::Result<SqliteStore> {
-    let path = g.db_path(policy)?;
-    let options = OpenOptions::new()
-        .create(true)
-        .accounts(policy.accounts().clone());
-    match SqliteStore::open_with(&path, &options) {
-        Ok(Some(store)) => Ok(store),
-        Ok(None) => bail!("cannot create the history database {}", path.display()),
-        Err(e @ Error::Io { .. }) => Err(anyhow::Error::new(e).context(format!(
-            "cannot create the history database {}",
-            path.display()
-        ))),
-        Err(e) => Err(e.into()),
-    }
+/// Opens (creating if needed) the history store for a command that records.
+pub(super) fn open_store(g: &GlobalArgs, policy: &Policy) -> anyhow::Result<AnyStore> {
+    let location = Location::parse(&g.db_path(policy)?);
+    super::store_cmd::open_location(&location, Opening::Create, policy)?
+        .context("the history store could not be created")
 }
 
-/// Opens an existing database for a write that must not create one.
-fn open_existing(g: &GlobalArgs, policy: &Policy) -> anyhow::Result<Option<SqliteStore>> {
-    let options = OpenOptions::new().accounts(policy.accounts().clone());
-    Ok(SqliteStore::open_with(&g.db_path(policy)?, &options)?)
+/// Opens an existing store for a write that must not create one.
+fn open_existing(g: &GlobalArgs, policy: &Policy) -> anyhow::Result<Option<AnyStore>> {
+    let location = Location::parse(&g.db_path(policy)?);
+    super::store_cmd::open_location(&location, Opening::Existing, policy)
 }
 
 /// Opens an existing database read-only; `None` if there is none.
-fn open_read_only(path: &std::path::Path, policy: &Policy) -> anyhow::Result<Option<SqliteStore>> {
-    let options = OpenOptions::new()
-        .read_only(true)
-        .accounts(policy.accounts().clone());
-    Ok(SqliteStore::open_with(path, &options)?)
+fn open_read_only(path: &std::path::Path, policy: &Policy) -> anyhow::Result<Option<AnyStore>> {
+    super::store_cmd::open_location(&Location::parse(path), Opening::ReadOnly, policy)
 }
 
 /// Opens the database of a report (`status`, `stale`): it must exist.
-fn open_report(g: &GlobalArgs, policy: &Policy) -> anyhow::Result<SqliteStore> {
+fn open_report(g: &GlobalArgs, policy: &Policy) -> anyhow::Result<AnyStore> {
     let path = g.db_path(policy)?;
     match open_read_only(&path, policy)? {
         Some(store) => Ok(store),

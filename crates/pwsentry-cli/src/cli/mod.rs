@@ -12,6 +12,7 @@ mod policy_init;
 mod render;
 mod serve_cmd;
 mod set;
+mod store_cmd;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -53,6 +54,8 @@ pub struct GlobalArgs {
     pub policy: Option<PathBuf>,
     /// History database [default: $PWSENTRY_DB, the policy's store.path, /var/lib/pwsentry/history.db as root, else $XDG_DATA_HOME/pwsentry/history.db]
     #[arg(long, global = true, value_name = "FILE")]
+    /// History store: an SQLite file or a postgres:// URL [default: $PWSENTRY_DB, else $XDG_DATA_HOME/pwsentry/history.db]
+    #[arg(long, global = true, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
     /// The time to act at, RFC 3339 (e.g. 2026-01-31T12:00:00Z) [default: the clock]; writes refuse a time in the future
     #[arg(long, global = true, value_name = "RFC3339", value_parser = parse_now)]
@@ -93,6 +96,8 @@ pub enum Command {
     Breach(breach_cmd::BreachArgs),
     /// Build a filter from a large blocklist (O(1) per check)
     Blocklist(breach_cmd::BlocklistArgs),
+    /// Migrate the history store's schema, or copy a store into another (SQLite, PostgreSQL)
+    Store(store_cmd::StoreArgs),
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
@@ -183,10 +188,8 @@ impl GlobalArgs {
             return Ok(p.clone());
         }
         if let Some(url) = &policy.store().url {
-            let scheme = url.split_once("://").map_or("", |(s, _)| s);
-            anyhow::bail!(
-                "the policy's [store] url is a {scheme}:// store, which this pwsentry cannot open; set [store] path to an SQLite file instead"
-            );
+            // A postgres:// URL (validated with the policy); see store_cmd.
+            return Ok(PathBuf::from(url));
         }
         if is_root() {
             return Ok(PathBuf::from(SYSTEM_DB));
@@ -331,5 +334,6 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Man(args) => man::run(g, &args),
         Command::Breach(args) => breach_cmd::breach(g, &args),
         Command::Blocklist(args) => breach_cmd::blocklist(g, &args),
+        Command::Store(args) => store_cmd::run(g, &args),
     }
 }

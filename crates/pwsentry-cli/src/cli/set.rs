@@ -19,7 +19,7 @@ use pwsentry::ChangeRequest;
 use pwsentry::generate::{Generator, Style};
 use pwsentry::history::{Change, CommitOutcome};
 use pwsentry::mailhash::{MailHashParams, MailScheme};
-use pwsentry::store::SqliteStore;
+use pwsentry::store::Store;
 use pwsentry::{Checker, Context, Error, Password, Rule, Verdict};
 use std::io::{IsTerminal, Write};
 use zeroize::Zeroizing;
@@ -101,7 +101,7 @@ struct Job<'a> {
     args: &'a SetArgs,
     checker: &'a Checker,
     context: &'a Context,
-    store: &'a SqliteStore,
+    store: &'a dyn Store,
     /// The current password, with `--verify-current`.
     current: Option<Password>,
 }

@@ -13,6 +13,8 @@ mod history;
 mod hostile;
 mod import;
 mod policy;
+#[cfg(unix)] // a PostgreSQL server on a Unix socket
+mod postgres;
 mod properties;
 #[cfg(unix)] // SIGKILL
 mod reliability;

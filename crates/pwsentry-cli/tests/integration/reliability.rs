@@ -1,7 +1,8 @@
-//! Reliability with real processes on one SQLite database: many `record`
+//! Reliability with real processes on one store: many `record`
 //! processes at once lose nothing, and `record` processes killed with
 //! SIGKILL at random moments leave a sound database that still holds every
-//! record that was reported as done.
+//! record that was reported as done. Run here on SQLite; `postgres.rs` runs
+//! the same races on PostgreSQL through [`Backend`].
 
 use crate::util::{bin, write};
 use pwsentry::Policy;
@@ -9,6 +10,7 @@ use pwsentry::store::{AccountHistory, SqliteStore, Store};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -17,7 +19,7 @@ use std::time::{Duration, Instant};
 /// Fast argon2 (tests only), nothing pruned, no near-reuse or strength
 /// rule: every distinct password is accepted, so every refusal would be a
 /// reliability failure, not a policy decision.
-const POLICY: &str = "[hashing]\nmemory_kib = 64\niterations = 1\nallow_weak_parameters = true\n\
+pub(crate) const POLICY: &str = "[hashing]\nmemory_kib = 64\niterations = 1\nallow_weak_parameters = true\n\
                       [history]\nremember = 1000\nreject_similar = false\n\
                       [strength]\nmin_score = 0\n";
 
@@ -29,14 +31,56 @@ fn password(worker: usize, call: usize) -> String {
     format!("Velvet#{worker}#Orbit#{call}#Canyon")
 }
 
-fn spawn_record(dir: &Path, policy: &Path, db: &Path, account: &str, password: &str) -> Child {
+/// The store the races run on: where `--db` points, how the test reads it
+/// back, and its own soundness check.
+pub(crate) trait Backend: Sync {
+    /// The `--db` argument.
+    fn db_arg(&self) -> OsString;
+    /// The store, read back by the test.
+    fn open(&self) -> Box<dyn Store>;
+    /// Every entry of every account.
+    fn total_entries(&self) -> usize;
+    /// Panics if the store is damaged.
+    fn assert_sound(&self);
+}
+
+struct Sqlite(PathBuf);
+
+impl Backend for Sqlite {
+    fn db_arg(&self) -> OsString {
+        self.0.clone().into_os_string()
+    }
+    fn open(&self) -> Box<dyn Store> {
+        Box::new(
+            SqliteStore::open_existing(&self.0)
+                .unwrap()
+                .expect("the database exists"),
+        )
+    }
+    fn total_entries(&self) -> usize {
+        let conn = rusqlite::Connection::open(&self.0).unwrap();
+        let total: i64 = conn
+            .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+            .unwrap();
+        total as usize
+    }
+    fn assert_sound(&self) {
+        assert_eq!(integrity_check(&self.0), "ok");
+    }
+}
+
+fn spawn_record(
+    dir: &Path,
+    policy: &Path,
+    db: &dyn AsRef<std::ffi::OsStr>,
+    account: &str,
+    password: &str,
+) -> Child {
     let mut child = Command::new(bin())
-        .args([
-            "--policy",
-            &policy.display().to_string(),
-            "--db",
-            &db.display().to_string(),
-        ])
+        .arg("--policy")
+        .arg(policy)
+        .arg("--db")
+        .arg(db)
         .args(["--now", NOW, "--json", "record", "--account", account])
         .current_dir(dir)
         .env_remove("PWSENTRY_POLICY")
@@ -98,13 +142,10 @@ fn integrity_check(db: &Path) -> String {
 /// entries of each account.
 fn assert_present(
     policy: &Path,
-    db: &Path,
+    store: &dyn Store,
     recorded: &BTreeMap<String, Vec<String>>,
 ) -> BTreeMap<String, usize> {
     let policy = Policy::from_file(policy).unwrap();
-    let store = SqliteStore::open_existing(db)
-        .unwrap()
-        .expect("the database exists");
     let mut counts = BTreeMap::new();
     for (account, passwords) in recorded {
         let history = store
@@ -123,11 +164,8 @@ fn assert_present(
 }
 
 /// Asserts that no password in `refused` is in its account's history.
-fn assert_absent(policy: &Path, db: &Path, refused: &BTreeMap<String, Vec<String>>) {
+fn assert_absent(policy: &Path, store: &dyn Store, refused: &BTreeMap<String, Vec<String>>) {
     let policy = Policy::from_file(policy).unwrap();
-    let store = SqliteStore::open_existing(db)
-        .unwrap()
-        .expect("the database exists");
     for (account, passwords) in refused {
         let Some(history) = store.history(account).unwrap() else {
             continue;
@@ -152,14 +190,21 @@ fn in_history(policy: &Policy, history: &AccountHistory, pw: &str) -> bool {
 
 #[test]
 fn eight_processes_recording_at_once_lose_nothing() {
+    let (dir, policy, db) = setup();
+    eight_processes_recording(dir.path(), &policy, &Sqlite(db));
+}
+
+/// 8 processes × 50 `record`, alternately on one shared account and on
+/// their own: every success is stored, nothing else, counts exact.
+pub(crate) fn eight_processes_recording(dir: &Path, policy: &Path, backend: &dyn Backend) {
     const WORKERS: usize = 8;
     const CALLS: usize = 50;
-    let (dir, policy, db) = setup();
+    let db = backend.db_arg();
     // The database exists before the race starts: creating it concurrently
     // is a separate case (`first_use_by_many_processes_at_once`).
     let first = finish(spawn_record(
-        dir.path(),
-        &policy,
+        dir,
+        policy,
         &db,
         "origin@example.com",
         "First#Of#All#Pass1",
@@ -177,7 +222,7 @@ fn eight_processes_recording_at_once_lose_nothing() {
     let results: Vec<Vec<(String, String, Ended)>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..WORKERS)
             .map(|w| {
-                let (dir, policy, db) = (dir.path(), &policy, &db);
+                let db = &db;
                 s.spawn(move || {
                     (0..CALLS)
                         .map(|call| {
@@ -222,8 +267,9 @@ fn eight_processes_recording_at_once_lose_nothing() {
         WORKERS * CALLS,
         failures.join("\n")
     );
-    assert_eq!(integrity_check(&db), "ok");
-    let counts = assert_present(&policy, &db, &recorded);
+    backend.assert_sound();
+    let store = backend.open();
+    let counts = assert_present(policy, &*store, &recorded);
     let done = |a: &str| recorded.get(a).map_or(0, Vec::len);
     for (account, n) in &counts {
         assert_eq!(
@@ -232,13 +278,10 @@ fn eight_processes_recording_at_once_lose_nothing() {
             "{account}: the history count is not the number of records that succeeded"
         );
     }
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let total: i64 = conn
-        .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
-        .unwrap();
+    let total = backend.total_entries();
     let succeeded: usize = recorded.values().map(Vec::len).sum();
-    assert_eq!(total as usize, succeeded + 1, "no extra entries");
-    assert_absent(&policy, &db, &refused);
+    assert_eq!(total, succeeded + 1, "no extra entries");
+    assert_absent(policy, &*store, &refused);
     let busy: usize = refused.values().map(Vec::len).sum();
     // Own accounts have no competing writer for the same history, so a
     // busy refusal there would mean the database lock itself timed out.
@@ -259,17 +302,24 @@ fn eight_processes_recording_at_once_lose_nothing() {
 
 #[test]
 fn records_killed_at_random_moments_leave_a_sound_database() {
+    let (dir, policy, db) = setup();
+    records_killed_at_random_moments(dir.path(), &policy, &Sqlite(db));
+}
+
+/// `record` processes killed with SIGKILL at random moments: the store
+/// stays sound, holds every record reported done, and takes writes after.
+pub(crate) fn records_killed_at_random_moments(dir: &Path, policy: &Path, backend: &dyn Backend) {
     const ROUNDS: usize = 30;
     const AT_ONCE: usize = 3;
-    let (dir, policy, db) = setup();
+    let db = backend.db_arg();
     let mut rng = StdRng::seed_from_u64(0x5eed_c4a5);
     // How long one record takes here, so that kills land across its whole
     // life: start-up, evaluation, the write transaction, exit.
     let t = Instant::now();
     assert!(matches!(
         finish(spawn_record(
-            dir.path(),
-            &policy,
+            dir,
+            policy,
             &db,
             "warmup@example.com",
             "Warm#Up#Pass#1"
@@ -285,7 +335,7 @@ fn records_killed_at_random_moments_leave_a_sound_database() {
             .map(|i| {
                 let acct = format!("crash{}@example.com", rng.random_range(0..3));
                 let pw = password(round, i);
-                let child = spawn_record(dir.path(), &policy, &db, &acct, &pw);
+                let child = spawn_record(dir, policy, &db, &acct, &pw);
                 (acct, pw, child)
             })
             .collect();
@@ -315,8 +365,8 @@ fn records_killed_at_random_moments_leave_a_sound_database() {
         killed >= ROUNDS / 2,
         "only {killed} processes were killed: the kills came too late"
     );
-    assert_eq!(integrity_check(&db), "ok");
-    let counts = assert_present(&policy, &db, &recorded);
+    backend.assert_sound();
+    let counts = assert_present(policy, &*backend.open(), &recorded);
     for (account, n) in &counts {
         let done = recorded[account].len();
         assert!(
@@ -326,14 +376,14 @@ fn records_killed_at_random_moments_leave_a_sound_database() {
     }
     // The database is still usable for writes after all those kills.
     let after = finish(spawn_record(
-        dir.path(),
-        &policy,
+        dir,
+        policy,
         &db,
         "crash0@example.com",
         "After#The#Storm#9",
     ));
     assert!(matches!(after, Ended::Recorded), "{after:?}");
-    assert_eq!(integrity_check(&db), "ok");
+    backend.assert_sound();
     let success: usize = recorded.values().map(Vec::len).sum();
     eprintln!("{success} records done, {killed} killed");
 }
