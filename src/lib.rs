@@ -129,3 +129,13 @@ pub use verdict::{Rule, Strength, Verdict, Violation};
 #[cfg(doctest)]
 #[doc = include_str!("../docs/history.md")]
 pub struct HistoryDocs;
+
+/// The examples of the README, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDocs;
+
+/// The examples of `docs/library.md`, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/library.md")]
+pub struct LibraryDocs;
