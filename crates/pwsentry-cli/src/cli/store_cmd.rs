@@ -194,8 +194,7 @@ fn open_postgres(_url: &str, _create: bool) -> anyhow::Result<Option<AnyStore>> 
     bail!("this pwsentry was built without PostgreSQL support (cargo feature `postgres`)")
 }
 
-/// Opens (creating if needed) the store for a command that records.
-
+/// Runs `store migrate` or `store copy`.
 pub fn run(g: &GlobalArgs, args: &StoreArgs) -> anyhow::Result<u8> {
     match &args.command {
         StoreCommand::Migrate => migrate(g),

@@ -152,8 +152,11 @@ fn commands_work_against_postgres() {
 #[test]
 fn read_only_commands_create_nothing() {
     let pg = Postgres::new("ro");
+    // A report on a database without pwsentry's schema is an error (cron
+    // must hear of a wrong URL), as for a missing SQLite file.
     let out = run(&pg, &["--json", "--now", NOW, "stale"], "");
-    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("no history database"), "{out:?}");
     let out = run(
         &pg,
         &[
@@ -174,10 +177,10 @@ fn read_only_commands_create_nothing() {
     let out = run(&pg, &["store", "migrate"], "");
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
-        out.stdout.contains("schema version 1, up to date"),
+        out.stdout.contains("schema version 2, up to date"),
         "{out:?}"
     );
-    assert_eq!(pg.sql("SELECT version FROM pwsentry.schema_version"), "1");
+    assert_eq!(pg.sql("SELECT version FROM pwsentry.schema_version"), "2");
 }
 
 #[test]
