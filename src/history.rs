@@ -1077,6 +1077,7 @@ pub struct ChangeRequest<'a> {
     new_password: &'a str,
     current_password: Option<&'a str>,
     current_verified: bool,
+    current_wrong: bool,
     user_inputs: Vec<&'a str>,
     now: DateTime<Utc>,
     override_min_age: bool,
@@ -1107,6 +1108,7 @@ impl<'a> ChangeRequest<'a> {
             new_password,
             current_password: None,
             current_verified: false,
+            current_wrong: false,
             user_inputs: Vec::new(),
             now,
             override_min_age: false,
@@ -1122,6 +1124,7 @@ impl<'a> ChangeRequest<'a> {
     pub fn current_password(mut self, current: &'a str) -> Self {
         self.current_password = Some(current);
         self.current_verified = false;
+        self.current_wrong = false;
         self
     }
 
@@ -1129,9 +1132,18 @@ impl<'a> ChangeRequest<'a> {
     /// credential the mail server uses (e.g. a Dovecot passwd-file, see
     /// [`crate::passwd_file`]): only the plain-text `similar_to_current`
     /// comparison is made, no hashing against the history.
-    pub fn verified_current_password(mut self, current: &'a str) -> Self {
+    pub fn verified_current_password(self, current: &'a str) -> Self {
+        self.checked_current_password(current, true)
+    }
+
+    /// The current password, which the caller checked against the
+    /// credential the mail server uses: when `correct`, as
+    /// [`ChangeRequest::verified_current_password`]; when not, the change
+    /// is rejected by rule `current_password` without hashing anything.
+    pub fn checked_current_password(mut self, current: &'a str, correct: bool) -> Self {
         self.current_password = Some(current);
-        self.current_verified = true;
+        self.current_verified = correct;
+        self.current_wrong = !correct;
         self
     }
 
@@ -1230,6 +1242,7 @@ pub enum CommitOutcome {
 pub struct ChangeOutcome {
     verdict: Verdict,
     recorded: bool,
+    applied: bool,
     skipped: Vec<SkippedEntry>,
     evaluations: usize,
 }
@@ -1242,6 +1255,11 @@ impl ChangeOutcome {
     /// `true` when the new password's hash is stored as the current one.
     pub fn recorded(&self) -> bool {
         self.recorded
+    }
+    /// `true` when [`Checker::change_with`]'s `apply` ran (always `true`
+    /// for [`Checker::change`] once the password was accepted).
+    pub fn applied(&self) -> bool {
+        self.applied
     }
     /// Remembered entries that were not compared (see [`Change::skipped`]).
     pub fn skipped(&self) -> &[SkippedEntry] {
@@ -1291,15 +1309,64 @@ impl Checker {
     /// [`Error::Busy`] if other writers kept coming first; store and hash
     /// errors; [`Error::Time`] if `now` is out of range.
     pub fn change(&self, store: &dyn Store, request: &ChangeRequest<'_>) -> Result<ChangeOutcome> {
+        self.change_with(store, request, || Ok(()))
+    }
+
+    /// Like [`Checker::change`], and writes the new password somewhere
+    /// else before recording it: `apply` (writing a mail server's
+    /// passwd-file, say) runs once, after the password was accepted and
+    /// before the history is written, so an `apply` that fails leaves the
+    /// history unchanged, and a password is never recorded that did not
+    /// take effect.
+    ///
+    /// The other way round is possible and rare: when another writer
+    /// records for the account between `apply` and the commit and the new
+    /// password is no longer acceptable after that (it just became the
+    /// other writer's too), `apply` has run but nothing is recorded;
+    /// [`ChangeOutcome::applied`] and [`ChangeOutcome::recorded`] say so.
+    ///
+    /// ```
+    /// use pwsentry::{ChangeRequest, Checker, Policy};
+    /// use pwsentry::store::MemoryStore;
+    /// let checker = Checker::new(Policy::default());
+    /// let store = MemoryStore::new();
+    /// let now = "2026-12-01T09:00:00Z".parse()?;
+    /// let mut written = false;
+    /// let request = ChangeRequest::new("alice@example.com", "Velvet#Orbit#Canyon42", now);
+    /// let outcome = checker.change_with(&store, &request, || {
+    ///     written = true; // write the mail server's credentials here
+    ///     Ok(())
+    /// })?;
+    /// assert!(written && outcome.applied() && outcome.recorded());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Checker::change`], and `apply`'s error (nothing recorded).
+    pub fn change_with(
+        &self,
+        store: &dyn Store,
+        request: &ChangeRequest<'_>,
+        apply: impl FnOnce() -> Result<()>,
+    ) -> Result<ChangeOutcome> {
+        let mut apply = Some(apply);
         let mut attempt = 1;
         loop {
             let change = self.evaluate_change(store, request)?;
             let mut outcome = ChangeOutcome {
                 verdict: change.verdict.clone(),
                 recorded: false,
+                applied: apply.is_none(),
                 skipped: change.skipped.clone(),
                 evaluations: change.evaluations,
             };
+            if !change.verdict.accepted() {
+                return Ok(outcome);
+            }
+            if let Some(apply) = apply.take() {
+                apply()?;
+                outcome.applied = true;
+            }
             match self.commit(store, change) {
                 Ok(CommitOutcome::Recorded) => {
                     outcome.recorded = true;
@@ -1382,7 +1449,12 @@ impl Checker {
         }
         let mut evaluations = 0;
         let mut skipped = Vec::new();
-        if verdict.accepted()
+        if request.current_wrong {
+            verdict.extend([Violation::new(
+                Rule::CurrentPassword,
+                "the current password is wrong",
+            )]);
+        } else if verdict.accepted()
             && !request.current_verified
             && let Some(current) = request.current_password
         {

@@ -84,7 +84,7 @@
 //! The library never prints, never exits and never reads the clock or the
 //! environment: time is a parameter, configuration is passed in. It has no
 //! global state; the argon2 memory cap is shared by a checker's clones.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),

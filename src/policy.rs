@@ -133,6 +133,7 @@ impl Preset {
             accounts: AccountsPolicy::default(),
             store: StorePolicy::default(),
             breach: BreachPolicy { filter: None },
+            mail: MailPolicy::default(),
         };
         match self {
             Preset::Seed => seed,
@@ -369,6 +370,22 @@ pub struct BreachPolicy {
     pub filter: Option<PathBuf>,
 }
 
+/// `[mail]`: the mail server's credentials, which `set`, `record` and
+/// `serve` write a changed password into.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct MailPolicy {
+    /// Dovecot's passwd-file (resolved against the policy file's folder):
+    /// an accepted new password is written into its account's line as an
+    /// `{ARGON2ID}` hash before it is recorded (see
+    /// [`crate::passwd_file`]). Unset, nothing but the history is written.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_optional_path"
+    )]
+    pub passwd_file: Option<PathBuf>,
+}
+
 /// The plain values of a policy, as `policy show` prints them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct Settings {
@@ -382,6 +399,7 @@ struct Settings {
     accounts: AccountsPolicy,
     store: StorePolicy,
     breach: BreachPolicy,
+    mail: MailPolicy,
 }
 
 /// A validated, immutable password policy.
@@ -736,6 +754,10 @@ impl Policy {
     pub fn breach(&self) -> &BreachPolicy {
         &self.settings.breach
     }
+    /// `[mail]`.
+    pub fn mail(&self) -> &MailPolicy {
+        &self.settings.mail
+    }
     /// The open breached-password filter of `[breach] filter`, if any
     /// (only its header has been read).
     pub fn breach_filter(&self) -> Option<&Filter> {
@@ -914,6 +936,7 @@ struct RawPolicy {
     accounts: Option<RawAccounts>,
     store: Option<RawStore>,
     breach: Option<RawBreach>,
+    mail: Option<RawMail>,
 }
 
 #[derive(Deserialize, Default)]
@@ -989,6 +1012,12 @@ struct RawStore {
 #[serde(deny_unknown_fields)]
 struct RawBreach {
     filter: S<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMail {
+    passwd_file: S<String>,
 }
 
 fn set<T>(target: &mut T, value: S<T>) -> Option<usize> {
@@ -1093,6 +1122,10 @@ impl RawPolicy {
             sp.store = sp.store.or(Some(u.span().start));
             let u = u.into_inner();
             s.store.url = (!u.is_empty()).then_some(u);
+        }
+        if let Some(f) = self.mail.and_then(|m| m.passwd_file) {
+            let f = f.into_inner();
+            s.mail.passwd_file = (!f.is_empty()).then(|| resolve(base, &f));
         }
         if let Some(f) = self.breach.and_then(|b| b.filter) {
             sp.breach_filter = Some(f.span().start);

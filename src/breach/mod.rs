@@ -1,13 +1,14 @@
 //! Breached-password and big-blocklist filters: a file of binary fuse
 //! filters over SHA-1 keys, looked up in O(1) straight from the file.
 //!
-//! Opening a filter reads and checks its 4 KiB header only; each lookup
-//! then reads four small pieces of the file with positioned reads (the
-//! 16-byte directory entry of the key's prefix, three fingerprints), so a
-//! 4 GiB corpus costs nothing at start-up and about a microsecond per
-//! lookup, served from the page cache. The file is never mapped into
-//! memory: a file truncated or rewritten under a running process gives an
-//! error, not a `SIGBUS`, and the crate stays free of `unsafe`.
+//! Opening a filter maps the file read-only into memory and checks its
+//! 4 KiB header only; each lookup then touches four small pieces of the
+//! map (the 16-byte directory entry of the key's prefix, three
+//! fingerprints), so a 4 GiB corpus costs nothing at start-up and well
+//! under a microsecond per lookup once its pages are in the page cache.
+//! The map is the library's one `unsafe` block (`map.rs`); what it relies
+//! on, and what happens when a filter is truncated in place under a running
+//! process, is written there.
 //!
 //! Keys are the first 8 bytes (big-endian) of the SHA-1 of a password, so
 //! a filter built from Have I Been Pwned's `HASH:COUNT` lines matches the
@@ -16,10 +17,12 @@
 
 pub mod build;
 mod format;
+mod map;
 
 pub use format::{FORMAT_VERSION, FilterKind, FingerprintBits, Header, MAX_DESCRIPTION_BYTES};
 
 use format::{DIR_ENTRY_LEN, Group, HEADER_LEN};
+use map::FileMap;
 use sha1::{Digest, Sha1};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -71,10 +74,10 @@ pub enum FilterError {
 }
 
 /// An open filter file. Cheap to share (`Send + Sync`): lookups take
-/// `&self` and use positioned reads, so threads do not contend on a cursor.
+/// `&self` and read the read-only map, so threads do not contend.
 #[derive(Debug)]
 pub struct Filter {
-    file: File,
+    map: FileMap,
     path: PathBuf,
     header: Header,
 }
@@ -97,11 +100,22 @@ impl Filter {
             return Err(FilterError::NotRegular);
         }
         let len = meta.len();
-        let mut buf = vec![0u8; len.min(HEADER_LEN) as usize];
-        read_at(&file, &mut buf, 0)?;
-        let header = Header::decode(&buf, len)?;
+        if len < HEADER_LEN {
+            // Too short to map usefully (an empty file cannot be mapped);
+            // the header decoder names what is wrong.
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(&file, HEADER_LEN), &mut buf)?;
+            return Err(Header::decode(&buf, len)
+                .err()
+                .unwrap_or(FilterError::Truncated {
+                    len,
+                    needed: HEADER_LEN,
+                }));
+        }
+        let map = FileMap::new(&file)?;
+        let header = Header::decode(&map.bytes()[..HEADER_LEN as usize], len)?;
         Ok(Filter {
-            file,
+            map,
             path: path.to_owned(),
             header,
         })
@@ -148,24 +162,39 @@ impl Filter {
         } else {
             key >> (64 - h.directory_bits)
         };
-        let mut entry = [0u8; DIR_ENTRY_LEN as usize];
-        read_at(
-            &self.file,
-            &mut entry,
-            h.directory_offset + bucket * DIR_ENTRY_LEN,
-        )?;
-        let group = Group::decode_entry(&entry, h)?;
+        let entry = self.array_at(h.directory_offset + bucket * DIR_ENTRY_LEN)?;
+        let group = Group::decode_entry(entry, h)?;
         let (positions, fingerprint) = group.probe(key);
         let width = h.fingerprint.bytes();
         let mut acc = fingerprint;
         for p in positions {
-            let mut b = [0u8; 4];
-            let b = &mut b[..width as usize];
-            read_at(&self.file, b, group.offset + u64::from(p) * width)?;
+            let b = self.bytes_at(group.offset + u64::from(p) * width, width)?;
             acc ^= b.iter().rev().fold(0u64, |v, x| (v << 8) | u64::from(*x));
         }
         let mask = if width == 2 { 0xffff } else { 0xffff_ffff };
         Ok(acc & mask == 0)
+    }
+
+    /// The `len` bytes at `offset`; an error, not a panic, when they lie
+    /// outside the file (a descriptor the header checks did not cover).
+    fn bytes_at(&self, offset: u64, len: u64) -> Result<&[u8], FilterError> {
+        let bytes = self.map.bytes();
+        usize::try_from(offset)
+            .ok()
+            .zip(usize::try_from(len).ok())
+            .and_then(|(at, n)| bytes.get(at..at.checked_add(n)?))
+            .ok_or_else(|| {
+                FilterError::Corrupt(format!(
+                    "{len} bytes at offset {offset} lie beyond the end of the file ({} bytes)",
+                    bytes.len()
+                ))
+            })
+    }
+
+    /// The `N` bytes at `offset`, as an array.
+    fn array_at<const N: usize>(&self, offset: u64) -> Result<&[u8; N], FilterError> {
+        let bytes = self.bytes_at(offset, N as u64)?;
+        <&[u8; N]>::try_from(bytes).map_err(|_| FilterError::Corrupt("short read".into()))
     }
 
     /// `true` when `text`'s SHA-1 key is in the filter.
@@ -185,14 +214,7 @@ impl Filter {
     pub fn verify_body(&self) -> Result<(), FilterError> {
         use blake2::{Blake2b256, Digest as _};
         let mut hasher = Blake2b256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut at = HEADER_LEN;
-        while at < self.header.file_len {
-            let n = (self.header.file_len - at).min(buf.len() as u64) as usize;
-            read_at(&self.file, &mut buf[..n], at)?;
-            hasher.update(&buf[..n]);
-            at += n as u64;
-        }
+        hasher.update(self.bytes_at(HEADER_LEN, self.header.file_len - HEADER_LEN)?);
         if hasher.finalize().as_slice() != self.header.body_checksum {
             return Err(FilterError::Corrupt(
                 "the body checksum does not match".into(),
@@ -200,13 +222,8 @@ impl Filter {
         }
         // The group table is not on the lookup path; check it here.
         for n in 0..u64::from(self.header.group_count) {
-            let mut g = [0u8; format::GROUP_LEN as usize];
-            read_at(
-                &self.file,
-                &mut g,
-                self.header.table_offset + n * format::GROUP_LEN,
-            )?;
-            Group::decode(&g, &self.header)?;
+            let g = self.array_at(self.header.table_offset + n * format::GROUP_LEN)?;
+            Group::decode(g, &self.header)?;
         }
         Ok(())
     }
@@ -215,27 +232,6 @@ impl Filter {
 /// `true` when `head` starts with a filter file's magic bytes.
 pub fn is_filter_magic(head: &[u8]) -> bool {
     head.starts_with(&format::MAGIC)
-}
-
-/// Reads exactly `buf.len()` bytes at `offset` without moving a cursor.
-#[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-/// Reads exactly `buf.len()` bytes at `offset` without moving a cursor.
-#[cfg(windows)]
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    let mut done = 0;
-    while done < buf.len() {
-        let n =
-            std::os::windows::fs::FileExt::seek_read(file, &mut buf[done..], offset + done as u64)?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        done += n;
-    }
-    Ok(())
 }
 
 /// The filter key of `bytes`: the first 8 bytes of their SHA-1, big-endian

@@ -37,6 +37,8 @@ pub fn run_all(make: Factory<'_>) {
     forget_removes_one_account(&*make());
     concurrent_appends_are_all_kept(make);
     failures_count_within_the_window(&*make());
+    attempts_stop_at_the_limit_and_can_be_forgiven(&*make());
+    concurrent_attempts_never_exceed_the_limit(make);
 }
 
 fn t(day: i64) -> DateTime<Utc> {
@@ -270,6 +272,59 @@ fn concurrent_appends_are_all_kept(make: Factory<'_>) {
         }
     });
     assert_eq!(hashes(store, "c").len(), 40);
+}
+
+fn attempts_stop_at_the_limit_and_can_be_forgiven(store: &dyn Store) {
+    let window = Duration::minutes(15);
+    let at = |m: i64| t(0) + Duration::minutes(m);
+    for m in 0..3 {
+        assert!(store.try_attempt("account:b", at(m), window, 3).unwrap());
+    }
+    assert!(
+        !store.try_attempt("account:b", at(3), window, 3).unwrap(),
+        "the fourth attempt within the window is refused"
+    );
+    assert_eq!(
+        store.failures_since("account:b", at(0)).unwrap(),
+        3,
+        "a refused attempt is not counted"
+    );
+    assert!(
+        store.try_attempt("addr:b", at(3), window, 3).unwrap(),
+        "keys are apart"
+    );
+    store.forgive_attempt("account:b", at(1)).unwrap();
+    assert_eq!(store.failures_since("account:b", at(0)).unwrap(), 2);
+    store.forgive_attempt("account:b", at(1)).unwrap();
+    assert_eq!(
+        store.failures_since("account:b", at(0)).unwrap(),
+        2,
+        "forgiving an attempt that is not there changes nothing"
+    );
+    assert!(store.try_attempt("account:b", at(4), window, 3).unwrap());
+    assert!(!store.try_attempt("account:b", at(5), window, 3).unwrap());
+    // Once the window has passed, attempts are allowed again.
+    assert!(store.try_attempt("account:b", at(30), window, 3).unwrap());
+    assert_eq!(store.failures_since("account:b", at(0)).unwrap(), 1);
+}
+
+fn concurrent_attempts_never_exceed_the_limit(make: Factory<'_>) {
+    let store = make();
+    let store: &dyn Store = &*store;
+    let window = Duration::minutes(15);
+    let allowed = std::sync::atomic::AtomicU32::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                for _ in 0..10 {
+                    if store.try_attempt("account:c", t(0), window, 5).unwrap() {
+                        allowed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(allowed.into_inner(), 5, "80 concurrent attempts, limit 5");
 }
 
 fn failures_count_within_the_window(store: &dyn Store) {

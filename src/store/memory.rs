@@ -127,6 +127,39 @@ impl Store for MemoryStore {
         Ok(u32::try_from(times.len()).unwrap_or(u32::MAX))
     }
 
+    fn try_attempt(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        window: TimeDelta,
+        max: u32,
+    ) -> Result<bool> {
+        let mut state = self.lock()?;
+        let oldest = at
+            .checked_sub_signed(window)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        state.failures.retain(|_, times| {
+            times.retain(|t| *t >= oldest);
+            !times.is_empty()
+        });
+        let times = state.failures.entry(key.to_owned()).or_default();
+        if times.len() >= max as usize {
+            return Ok(false);
+        }
+        times.push(at);
+        Ok(true)
+    }
+
+    fn forgive_attempt(&self, key: &str, at: DateTime<Utc>) -> Result<()> {
+        let mut state = self.lock()?;
+        if let Some(times) = state.failures.get_mut(key)
+            && let Some(i) = times.iter().position(|t| *t == at)
+        {
+            times.remove(i);
+        }
+        Ok(())
+    }
+
     fn failures_since(&self, key: &str, since: DateTime<Utc>) -> Result<u32> {
         let state = self.lock()?;
         let n = state

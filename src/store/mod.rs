@@ -164,6 +164,50 @@ pub trait Store: Send + Sync {
         Err(unsupported_failures())
     }
 
+    /// Counts an attempt against `key` at `at` (forgetting attempts of any
+    /// key older than `at - window`, as [`Store::note_failure`] does),
+    /// unless `key` already has `max` or more within the window: then
+    /// nothing is counted and the answer is `false` (locked out).
+    ///
+    /// The check and the count are one step, so callers sharing the store
+    /// (several server processes) cannot together make more than `max`
+    /// attempts per key and window. The attempt counts as a failure until
+    /// it is taken back with [`Store::forgive_attempt`]: counting before
+    /// the (slow) verification is what makes the bound hold.
+    ///
+    /// The default implementation checks and then counts with the two
+    /// methods above: correct for one caller at a time only.
+    ///
+    /// # Errors
+    /// As for [`Store::note_failure`].
+    fn try_attempt(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        window: TimeDelta,
+        max: u32,
+    ) -> Result<bool> {
+        let since = at
+            .checked_sub_signed(window)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        if self.failures_since(key, since)? >= max {
+            return Ok(false);
+        }
+        self.note_failure(key, at, window)?;
+        Ok(true)
+    }
+
+    /// Takes back one attempt of `key` counted at `at` (by
+    /// [`Store::try_attempt`] or [`Store::note_failure`]) because it
+    /// succeeded. Nothing happens if there is none.
+    ///
+    /// # Errors
+    /// As for [`Store::note_failure`].
+    fn forgive_attempt(&self, key: &str, at: DateTime<Utc>) -> Result<()> {
+        let _ = (key, at);
+        Err(unsupported_failures())
+    }
+
     /// Forgets the failed attempts of `key` (after a success).
     ///
     /// # Errors

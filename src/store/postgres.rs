@@ -830,6 +830,61 @@ impl Store for PostgresStore {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
+    fn try_attempt(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        window: chrono::TimeDelta,
+        max: u32,
+    ) -> Result<bool> {
+        let mut client = self.client()?;
+        let err = |e: postgres::Error| self.map(&e);
+        let oldest = at
+            .checked_sub_signed(window)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let mut tx = client.transaction().map_err(err)?;
+        // Under READ COMMITTED two transactions could both count before
+        // either inserts: a lock on the key (held to the commit) makes the
+        // count and the insert one step for every process.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&format!("pwsentry.failures:{key}")],
+        )
+        .map_err(err)?;
+        tx.execute("DELETE FROM pwsentry.failures WHERE at < $1", &[&oldest])
+            .map_err(err)?;
+        let n: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM pwsentry.failures WHERE key = $1 AND at >= $2",
+                &[&key, &oldest],
+            )
+            .map_err(err)?
+            .get(0);
+        if n >= i64::from(max) {
+            tx.commit().map_err(err)?;
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO pwsentry.failures (key, at) VALUES ($1, $2)",
+            &[&key, &at],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(true)
+    }
+
+    fn forgive_attempt(&self, key: &str, at: DateTime<Utc>) -> Result<()> {
+        let mut client = self.client()?;
+        client
+            .execute(
+                "DELETE FROM pwsentry.failures WHERE ctid =
+                   (SELECT ctid FROM pwsentry.failures WHERE key = $1 AND at = $2 LIMIT 1)",
+                &[&key, &at],
+            )
+            .map_err(|e| self.map(&e))?;
+        Ok(())
+    }
+
     fn failures_since(&self, key: &str, since: DateTime<Utc>) -> Result<u32> {
         let mut client = self.client()?;
         let n: i64 = client

@@ -725,6 +725,54 @@ impl Store for SqliteStore {
         Ok(count)
     }
 
+    fn try_attempt(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        window: TimeDelta,
+        max: u32,
+    ) -> Result<bool> {
+        let mut conn = self.lock()?;
+        let err = self.err();
+        // IMMEDIATE: the write lock is taken before the count, so no other
+        // process can count between this count and this insert.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let oldest = at.checked_sub_signed(window).map_or(i64::MIN, seconds);
+        tx.execute("DELETE FROM failures WHERE at < ?1", [oldest])
+            .map_err(&err)?;
+        let count: u32 = tx
+            .query_row(
+                "SELECT count(*) FROM failures WHERE key = ?1 AND at >= ?2",
+                params![key, oldest],
+                |r| r.get(0),
+            )
+            .map_err(&err)?;
+        if count >= max {
+            tx.commit().map_err(&err)?;
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO failures (key, at) VALUES (?1, ?2)",
+            params![key, seconds(at)],
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(true)
+    }
+
+    fn forgive_attempt(&self, key: &str, at: DateTime<Utc>) -> Result<()> {
+        let conn = self.lock()?;
+        conn.execute(
+            "DELETE FROM failures WHERE rowid =
+               (SELECT rowid FROM failures WHERE key = ?1 AND at = ?2 LIMIT 1)",
+            params![key, seconds(at)],
+        )
+        .map_err(self.err())?;
+        Ok(())
+    }
+
     fn failures_since(&self, key: &str, since: DateTime<Utc>) -> Result<u32> {
         let conn = self.lock()?;
         conn.query_row(

@@ -17,6 +17,7 @@ use pwsentry::mailhash::{self, MailHashParams};
 use pwsentry::{ChangeRequest, Error, Password, Verdict};
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// How a change ended when it did not fail.
 pub enum Outcome {
@@ -25,9 +26,6 @@ pub enum Outcome {
     /// The new password was rejected; nothing written.
     Rejected(Verdict),
 }
-
-/// Commits retried when another writer changed the account meanwhile.
-const COMMIT_TRIES: usize = 3;
 
 pub async fn change(
     app: Arc<App>,
@@ -46,40 +44,54 @@ pub async fn change(
     let limits = app.guard.limits().clone();
     let now = Utc::now();
     let window = TimeDelta::from_std(limits.lockout_window).unwrap_or(TimeDelta::minutes(15));
-    let since = now - window;
 
-    // One attempt per account at a time (in this process), from the
-    // lockout check until its failure is noted: otherwise a burst of
-    // concurrent wrong passwords all pass the check before any is counted.
+    // One attempt per account at a time in this process, so that a burst
+    // for one account waits here instead of holding argon2 memory.
     let _turn = app.guard.account_turn(&account).await;
 
-    // 1. Locked out? No argon2 for a locked account or address.
+    // 1. Count this attempt before verifying anything, in one store step
+    //    per key (`Store::try_attempt`): however many server processes
+    //    share the store, no more than the limit of attempts per window
+    //    reach argon2. A correct password takes its attempt back below.
     let keys = failure_keys(&account, client);
-    let locked = {
+    let admitted = {
         let app = app.clone();
         let keys = keys.clone();
+        let limits = limits.clone();
         blocking(move || {
+            let mut counted = Vec::new();
             for (key, scope) in &keys {
-                if app.store.failures_since(key, since)? >= scope.max(&limits) {
-                    return Ok(true);
+                if !app
+                    .store
+                    .try_attempt(key, now, window, scope.max(&limits))?
+                {
+                    // Locked out: take back what this attempt counted.
+                    for key in counted {
+                        app.store.forgive_attempt(key, now)?;
+                    }
+                    return Ok(false);
                 }
+                counted.push(key);
             }
-            Ok(false)
+            Ok(true)
         })
         .await?
     };
-    if locked {
+    if !admitted {
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "locked_out",
             "too many wrong current passwords; try again later",
         );
-        e.retry_after = Some(app.guard.limits().lockout_window.as_secs());
+        e.retry_after = Some(limits.lockout_window.as_secs());
         return Err(e);
     }
 
     // 2. The current password, against the passwd-file. An unknown account
-    //    costs the same as a wrong password, and answers the same.
+    //    is verified against a decoy hash and answers what a wrong password
+    //    does; both take at least `App::verify_floor`, so that an account
+    //    with a cheaper (legacy) hash cannot be told from an unknown one.
+    let started = Instant::now();
     let field = {
         let passwd = passwd.clone();
         let account = account.clone();
@@ -88,7 +100,7 @@ pub async fn change(
     let memory = field
         .as_deref()
         .and_then(argon2_memory_kib)
-        .unwrap_or(mailhash::DOVECOT_MEMORY_KIB);
+        .unwrap_or(app.decoy_memory_kib);
     let permit = app.guard.argon2(memory).await?;
     let verified = {
         let app = app.clone();
@@ -103,24 +115,29 @@ pub async fn change(
         .await?
     };
     if !verified {
-        let app2 = app.clone();
-        blocking(move || {
-            let window = TimeDelta::from_std(app2.guard.limits().lockout_window)
-                .unwrap_or(TimeDelta::minutes(15));
-            for (key, _) in &keys {
-                app2.store.note_failure(key, now, window)?;
-            }
-            Ok(())
-        })
-        .await?;
+        if let Some(rest) = app.verify_floor.checked_sub(started.elapsed()) {
+            tokio::time::sleep(rest).await;
+        }
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "wrong_current_password",
             "the account or the current password is wrong",
         ));
     }
+    {
+        let app = app.clone();
+        blocking(move || {
+            for (key, _) in &keys {
+                app.store.forgive_attempt(key, now)?;
+            }
+            Ok(())
+        })
+        .await?;
+    }
 
-    // 3. Evaluate, write, record.
+    // 3. Evaluate; when accepted, write the passwd-file, then record
+    //    (`Checker::change_with`: the file first, so a password is never
+    //    recorded that the mail server does not use).
     let params = MailHashParams::for_policy(app.checker.policy());
     let permit = app
         .guard
@@ -134,28 +151,25 @@ pub async fn change(
         let _permit = permit;
         let request = ChangeRequest::new(&account, new.expose(), now)
             .verified_current_password(current.expose());
-        let mut written = false;
-        for _ in 0..COMMIT_TRIES {
-            let change = app.checker.evaluate_change(&*app.store, &request)?;
-            if !change.verdict().accepted() {
-                return Ok(Outcome::Rejected(change.verdict().clone()));
-            }
-            if !written {
-                let field = mailhash::dovecot_argon2id(&new, &params)?;
-                passwd.set_password(&account, &field, false)?;
-                written = true;
-            }
-            let verdict = change.verdict().clone();
-            match app.checker.commit(&*app.store, change) {
-                Ok(_) => {
-                    app.store.clear_failures(&format!("account:{account}"))?;
-                    return Ok(Outcome::Changed(verdict));
-                }
-                Err(Error::Busy) => continue,
-                Err(e) => return Err(e),
-            }
+        let outcome = app.checker.change_with(&*app.store, &request, || {
+            let field = mailhash::dovecot_argon2id(&new, &params)?;
+            passwd.set_password(&account, &field, false).map(|_| ())
+        })?;
+        if outcome.applied() {
+            app.store.clear_failures(&format!("account:{account}"))?;
         }
-        Err(Error::Busy)
+        if outcome.applied() && !outcome.recorded() {
+            // The passwd-file has the new password; another writer recorded
+            // for the account in between and the history refused this one.
+            eprintln!(
+                "pwsentry serve: warning: a new password was written to the passwd-file but not recorded in the history (a concurrent change); check the account's history"
+            );
+        }
+        if outcome.applied() {
+            Ok(Outcome::Changed(outcome.verdict().clone()))
+        } else {
+            Ok(Outcome::Rejected(outcome.verdict().clone()))
+        }
     })
     .await
 }

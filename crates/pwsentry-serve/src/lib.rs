@@ -63,6 +63,9 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Longest a request may take before it is answered 503.
     pub request_timeout: Duration,
+    /// Longest a client may take to send a request's headers before its
+    /// connection is closed (slow-header clients, "slowloris").
+    pub header_read_timeout: Duration,
     /// Requests handled at once; more wait.
     pub max_in_flight: usize,
     /// Wrong current passwords per account within [`Limits::lockout_window`]
@@ -90,6 +93,7 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 16 * 1024,
             request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
             max_in_flight: 512,
             max_failures_per_account: 5,
             max_failures_per_client: 20,
@@ -102,8 +106,12 @@ impl Default for Limits {
     }
 }
 
-/// Serves `config` on `listener` until `shutdown` completes, then lets the
-/// requests in flight finish.
+/// Serves `config` on `listener` until `shutdown` completes, then gives
+/// the requests in flight up to 10 seconds to finish.
+///
+/// A client must send a request's headers within
+/// [`Limits::header_read_timeout`], or its connection is closed: slow
+/// clients cannot hold connections open for free.
 ///
 /// # Errors
 /// I/O errors of the listener.
@@ -112,15 +120,19 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let header_timeout = config.limits.header_read_timeout;
+    let mut server = axum_server::Server::from_listener(listener);
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(Some(header_timeout));
+    let handle = shutdown_handle(shutdown);
     let app = router(config).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    server.handle(handle).serve(app).await
 }
 
 /// Serves `config` over TLS (rustls) on `listener` with the PEM
-/// certificate chain and key in `cert` and `key`, until `shutdown`
-/// completes; requests in flight get up to 10 seconds to finish.
+/// certificate chain and key in `cert` and `key`, as [`serve`] does.
 ///
 /// # Errors
 /// The certificate or key cannot be read or used; I/O errors.
@@ -134,15 +146,27 @@ pub async fn serve_tls(
     // One process-wide provider; a second install (tests) is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+    let header_timeout = config.limits.header_read_timeout;
+    let mut server = axum_server::from_tcp_rustls(listener, tls)?;
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(Some(header_timeout));
+    let handle = shutdown_handle(shutdown);
+    let app = router(config).into_make_service_with_connect_info::<SocketAddr>();
+    server.handle(handle).serve(app).await
+}
+
+/// A handle that starts a graceful shutdown (10 seconds for the requests
+/// in flight) when `shutdown` completes.
+fn shutdown_handle(
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> axum_server::Handle<SocketAddr> {
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     tokio::spawn(async move {
         shutdown.await;
         stopper.graceful_shutdown(Some(Duration::from_secs(10)));
     });
-    let app = router(config).into_make_service_with_connect_info::<SocketAddr>();
-    axum_server::from_tcp_rustls(listener, tls)?
-        .handle(handle)
-        .serve(app)
-        .await
+    handle
 }

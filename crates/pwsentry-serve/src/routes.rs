@@ -34,19 +34,33 @@ pub struct App {
     pub guard: Guard,
     /// A hash of a random password, verified against when the account is
     /// unknown, so that an unknown account costs and answers what a wrong
-    /// password does.
+    /// password does. Made with the parameters new passwords get.
     pub decoy_hash: String,
+    /// The decoy's argon2 memory, KiB.
+    pub decoy_memory_kib: u32,
+    /// How long verifying the decoy took at start-up: a wrong current
+    /// password is answered no sooner, so that accounts whose passwd-file
+    /// hash is cheaper (legacy crypt schemes) answer as late as unknown ones.
+    pub verify_floor: std::time::Duration,
 }
 
 /// The server's routes with their limits, for [`axum::serve()`] with
 /// `into_make_service_with_connect_info::<SocketAddr>()`.
 pub fn router(config: Config) -> Router {
     let decoy = Password::new(format!("{:032x}", rand::random::<u128>()));
-    let decoy_hash = pwsentry::mailhash::dovecot_argon2id(
-        &decoy,
-        &pwsentry::mailhash::MailHashParams::DOVECOT_DEFAULT,
-    )
-    .unwrap_or_default();
+    let decoy_params = pwsentry::mailhash::MailHashParams::for_policy(config.checker.policy());
+    let decoy_hash =
+        pwsentry::mailhash::dovecot_argon2id(&decoy, &decoy_params).unwrap_or_default();
+    // The faster of two verifications (the first also warms the allocator):
+    // the time a wrong password takes at least.
+    let verify_floor = (0..2)
+        .map(|_| {
+            let started = Instant::now();
+            let _ = pwsentry::mailhash::verify(&decoy_hash, &Password::new("x".to_owned()));
+            started.elapsed()
+        })
+        .min()
+        .unwrap_or_default();
     let limits: Limits = config.limits.clone();
     let rules = config.checker.policy().accounts().clone();
     let passwd_file = config.passwd_file.map(|p| p.accounts(rules));
@@ -57,6 +71,8 @@ pub fn router(config: Config) -> Router {
         admin_token: config.admin_token,
         guard: Guard::new(&limits),
         decoy_hash,
+        decoy_memory_kib: decoy_params.memory_kib(),
+        verify_floor,
     });
     Router::new()
         .route("/v1/check", post(check))

@@ -11,6 +11,7 @@
 //! not even in an error.
 
 use super::input::{self, Line, Single};
+use super::mail_target::{MailArgs, MailTarget};
 use super::store_cmd::{AnyStore, Location, Opening};
 use super::{EXIT_OK, EXIT_REJECTED, GlobalArgs, render};
 use anyhow::{Context as _, bail};
@@ -19,6 +20,7 @@ use clap::Args;
 use pwsentry::crypt::{self, CryptHash};
 use pwsentry::history;
 use pwsentry::mailhash::{MailHash, PasswdLine};
+use pwsentry::passwd_file::PasswdUpdate;
 use pwsentry::rotation::{self, RotationState, RotationStatus};
 use pwsentry::store::{AccountHistory, Store};
 use pwsentry::{AccountId, ChangeRequest, Checker, Context, Error, Password, Policy, Verdict};
@@ -56,6 +58,8 @@ pub struct RecordArgs {
     /// based on it
     #[arg(long)]
     pub verify_current: bool,
+    #[command(flatten)]
+    pub mail: MailArgs,
 }
 
 /// Arguments of `import`.
@@ -188,6 +192,7 @@ pub fn record(g: &GlobalArgs, args: &RecordArgs) -> anyhow::Result<u8> {
     let account = account.as_str();
     let now = g.write_time()?;
     let store = open_store(g, checker.policy())?;
+    let target = MailTarget::open(checker.policy(), &args.mail, account)?;
     let context = Context::new().account(account);
     let current = if args.verify_current {
         Some(read_current_password()?)
@@ -208,14 +213,29 @@ pub fn record(g: &GlobalArgs, args: &RecordArgs) -> anyhow::Result<u8> {
         request = request.override_min_age();
     }
     if let Some(current) = &current {
-        request = request.current_password(current.expose());
+        request = match &target {
+            Some(t) => {
+                let correct = t.verify_current(account, current)?;
+                request.checked_current_password(current.expose(), correct)
+            }
+            None => request.current_password(current.expose()),
+        };
     }
-    // `change` evaluates again by itself when another process records for
-    // this account meanwhile (its entry may change the verdict); when that
-    // keeps happening, wait a little and try once more.
+    // `change_with` evaluates again by itself when another process records
+    // for this account meanwhile (its entry may change the verdict); when
+    // that keeps happening, wait a little and try once more. The
+    // passwd-file is written once the password is accepted, before the
+    // history.
     let mut attempt = 1;
+    let mut written = None;
     let outcome = loop {
-        match checker.change(&store, &request) {
+        let write = || -> pwsentry::Result<()> {
+            if let Some(t) = &target {
+                written = Some(t.write(account, &password)?);
+            }
+            Ok(())
+        };
+        match checker.change_with(&store, &request, write) {
             Err(Error::Busy) if attempt < 3 => {
                 busy_backoff(attempt);
                 attempt += 1;
@@ -223,6 +243,22 @@ pub fn record(g: &GlobalArgs, args: &RecordArgs) -> anyhow::Result<u8> {
             other => break other?,
         }
     };
+    if let (Some(t), Some(update)) = (&target, written) {
+        let how = match update {
+            PasswdUpdate::Replaced => "written to",
+            PasswdUpdate::Created => "added to",
+            _ => "written to",
+        };
+        if !g.json {
+            eprintln!("{how} {}", t.path().display());
+        }
+        if !outcome.recorded() {
+            eprintln!(
+                "warning: the new password is in {} but another process recorded a password for this account meanwhile, which made this one unacceptable; check the account",
+                t.path().display()
+            );
+        }
+    }
     print_record(g, account, outcome.verdict(), outcome.recorded())?;
     Ok(if outcome.recorded() {
         EXIT_OK

@@ -6,6 +6,7 @@ mod generate_cmd;
 mod help;
 mod history_cmds;
 mod input;
+mod mail_target;
 mod man;
 mod policy_cmd;
 mod policy_init;

@@ -18,7 +18,7 @@ pub struct ServeArgs {
     /// Address to listen on (loopback by default; put a TLS proxy or --tls-cert in front otherwise)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8425")]
     pub listen: SocketAddr,
-    /// Dovecot passwd-file that /v1/change and /roundcube verify against and write
+    /// Dovecot passwd-file that /v1/change and /roundcube verify against and write [default: the policy's `[mail] passwd_file`]
     #[arg(long, value_name = "FILE")]
     pub passwd_file: Option<PathBuf>,
     /// File holding the bearer token of /v1/status and /v1/stale (mode 0600 or stricter)
@@ -44,7 +44,11 @@ pub fn run(g: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<u8> {
         .as_deref()
         .map(read_token)
         .transpose()?;
-    if let Some(p) = &args.passwd_file {
+    let passwd_file = args
+        .passwd_file
+        .clone()
+        .or_else(|| policy.mail().passwd_file.clone());
+    if let Some(p) = &passwd_file {
         // Fail at start, not at the first change.
         PasswdFile::new(p)
             .password_field("")
@@ -55,7 +59,7 @@ pub fn run(g: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<u8> {
     let config = Config {
         checker: Checker::new(policy),
         store: Arc::new(store),
-        passwd_file: args.passwd_file.as_ref().map(PasswdFile::new),
+        passwd_file: passwd_file.as_ref().map(PasswdFile::new),
         admin_token,
         limits,
     };

@@ -11,6 +11,7 @@
 //! to the terminal on stderr, so `pwsentry set ... > hash.txt` works.
 
 use super::input::{self, Line, Single};
+use super::mail_target::{MailArgs, MailTarget};
 use super::{EXIT_ABORTED, EXIT_OK, EXIT_REJECTED, GlobalArgs, history_cmds, render};
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
@@ -21,6 +22,7 @@ use pwsentry::history::{Change, CommitOutcome};
 use pwsentry::mailhash::{MailHashParams, MailScheme};
 use pwsentry::store::Store;
 use pwsentry::{Checker, Context, Error, Password, Rule, Verdict};
+use std::cell::Cell;
 use std::io::{IsTerminal, Write};
 use zeroize::Zeroizing;
 
@@ -39,6 +41,8 @@ pub struct SetArgs {
     /// the current password, then the new one
     #[arg(long)]
     pub verify_current: bool,
+    #[command(flatten)]
+    pub mail: MailArgs,
 }
 
 /// The hash line `--print-hash` prints.
@@ -75,13 +79,16 @@ pub fn run(g: &GlobalArgs, args: &SetArgs) -> anyhow::Result<u8> {
     // Opened (and created) before anyone types: a database that cannot be
     // written should fail now, not after a password was chosen.
     let store = history_cmds::open_store(g, checker.policy())?;
+    let target = MailTarget::open(checker.policy(), &args.mail, account.as_str())?;
     let mut job = Job {
         g,
         args,
         checker: &checker,
         context: &context,
         store: &store,
+        target,
         current: None,
+        current_correct: Cell::new(None),
     };
     if !std::io::stdin().is_terminal() {
         return job.read_stdin();
@@ -102,8 +109,12 @@ struct Job<'a> {
     checker: &'a Checker,
     context: &'a Context,
     store: &'a dyn Store,
+    /// The passwd-file the new password is written into, if any.
+    target: Option<MailTarget>,
     /// The current password, with `--verify-current`.
     current: Option<Password>,
+    /// Whether the passwd-file holds `current` (checked once).
+    current_correct: Cell<Option<bool>>,
 }
 
 /// What became of an accepted password at the end.
@@ -121,7 +132,20 @@ impl Job<'_> {
         let mut request =
             ChangeRequest::new(&self.args.account, password.expose(), self.g.write_time()?);
         if let Some(current) = &self.current {
-            request = request.current_password(current.expose());
+            request = match &self.target {
+                Some(target) => {
+                    let correct = match self.current_correct.get() {
+                        Some(c) => c,
+                        None => {
+                            let c = target.verify_current(&self.args.account, current)?;
+                            self.current_correct.set(Some(c));
+                            c
+                        }
+                    };
+                    request.checked_current_password(current.expose(), correct)
+                }
+                None => request.current_password(current.expose()),
+            };
         }
         let change = self.checker.evaluate_change(self.store, &request)?;
         Ok(change)
@@ -145,7 +169,28 @@ impl Job<'_> {
             }
             None => None,
         };
+        // The mail server's credential first: a password is never
+        // recorded that the mail server does not use.
+        if let Some(target) = &self.target {
+            target
+                .write(&self.args.account, password)
+                .with_context(|| {
+                    format!(
+                        "cannot write {}; nothing was recorded",
+                        target.path().display()
+                    )
+                })?;
+            if !self.g.json {
+                eprintln!("written to {}", target.path().display());
+            }
+        }
         if let Some(verdict) = self.record_new_password(change, password)? {
+            if let Some(target) = &self.target {
+                eprintln!(
+                    "warning: the new password is in {} but another process recorded a password for this account meanwhile, which made this one unacceptable; check the account",
+                    target.path().display()
+                );
+            }
             return Ok(Finished::RejectedMeanwhile(verdict));
         }
         let mut out = std::io::stdout().lock();

@@ -131,6 +131,18 @@ impl Store for AnyStore {
     fn failures_since(&self, key: &str, since: DateTime<Utc>) -> pwsentry::Result<u32> {
         self.as_store().failures_since(key, since)
     }
+    fn try_attempt(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        window: chrono::TimeDelta,
+        max: u32,
+    ) -> pwsentry::Result<bool> {
+        self.as_store().try_attempt(key, at, window, max)
+    }
+    fn forgive_attempt(&self, key: &str, at: DateTime<Utc>) -> pwsentry::Result<()> {
+        self.as_store().forgive_attempt(key, at)
+    }
     fn clear_failures(&self, key: &str) -> pwsentry::Result<()> {
         self.as_store().clear_failures(key)
     }

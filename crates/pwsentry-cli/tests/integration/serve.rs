@@ -203,10 +203,13 @@ fn check_answers_like_the_cli() {
     assert_eq!(v["accepted"], false);
     assert!(rules(&v).contains(&"context_word".to_owned()), "{v}");
     let policy = dir.path().join("policy.toml");
+    let db = dir.path().join("history.db");
     let cli = crate::util::pwsentry([
         "--json".as_ref(),
         "--policy".as_ref(),
         policy.as_os_str(),
+        "--db".as_ref(),
+        db.as_os_str(),
         "check".as_ref(),
         "--account".as_ref(),
         "alice@example.com".as_ref(),
@@ -301,6 +304,8 @@ fn admin_routes_need_the_token() {
     let out = Command::new(bin())
         .args(["--policy"])
         .arg(dir.path().join("policy.toml"))
+        .arg("--db")
+        .arg(dir.path().join("history.db"))
         .args(["serve", "--listen", "127.0.0.1:0", "--admin-token-file"])
         .arg(dir.path().join("token"))
         .output()
@@ -571,4 +576,163 @@ fn json_rejections_never_quote_values_or_field_names() {
     }
     let log = server.stop();
     assert!(!log.contains(marker), "{log}");
+}
+
+#[test]
+fn two_server_processes_share_one_lockout() {
+    // Two servers on one history: each attempt is counted in the store
+    // before it is verified, in one step, so together they allow exactly
+    // --max-failures guesses, not one more per process.
+    let dir = tempfile::tempdir().unwrap();
+    let users = passwd_with(dir.path(), OLD);
+    let a = Server::start(dir.path(), Some(&users), &["--max-failures", "4"]);
+    let b = Server::start(dir.path(), Some(&users), &["--max-failures", "4"]);
+    let answers: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|i| {
+                let server = if i % 2 == 0 { &a } else { &b };
+                s.spawn(move || {
+                    server
+                        .change(
+                            "alice@example.com",
+                            &format!("wrong-guess-{i}"),
+                            "Other#Tundra#Lantern5",
+                        )
+                        .0
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        answers.iter().filter(|&&s| s == 403).count(),
+        4,
+        "{answers:?}"
+    );
+    assert_eq!(
+        answers.iter().filter(|&&s| s == 429).count(),
+        12,
+        "{answers:?}"
+    );
+    a.stop();
+    b.stop();
+}
+
+#[test]
+fn a_right_password_does_not_count_as_a_failure() {
+    // Attempts are counted before verification and taken back when the
+    // password is right: four right-password changes in a row (limit 2)
+    // are never locked out.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "policy.toml",
+        format!("{FAST_HASHING}[history]\nremember = 0\nreject_similar = false\n"),
+    );
+    let users = passwd_with(dir.path(), OLD);
+    let server = Server::start(dir.path(), Some(&users), &["--max-failures", "2"]);
+    let passwords = [
+        OLD,
+        NEW,
+        "Third#Walnut#Meadow31",
+        "Fourth#Copper#Signal64",
+        "Fifth#Amber#Thistle18",
+    ];
+    for pair in passwords.windows(2) {
+        let (status, body) = server.change("alice@example.com", pair[0], pair[1]);
+        assert_eq!(status, 200, "{body}");
+    }
+    server.stop();
+}
+
+#[test]
+fn a_legacy_hash_answers_a_wrong_password_no_sooner_than_an_unknown_account() {
+    // carol's line holds a SHA512-CRYPT hash (password "carol"): checking
+    // it costs about a millisecond, while an unknown account costs an
+    // argon2 run on a decoy. Without the floor, a fast 403 would tell that
+    // carol exists.
+    let dir = tempfile::tempdir().unwrap();
+    let users = write(
+        dir.path(),
+        "users",
+        "carol@example.com:{SHA512-CRYPT}$6$rounds=5000$0V5tmsmMdAyxeHTM$ixTwq8E/1UsAtIA1blrveO0hl6o2IkoOimI9dK9bq0XtFDgzDuDxZacVtpj/AsQZcQBL7t.6fUSSHdXcd6F8O.::::::\n",
+    );
+    set_mode(&users, 0o640);
+    let server = Server::start(dir.path(), Some(&users), &[]);
+    let timed = |account: &str| {
+        let started = std::time::Instant::now();
+        let (status, body) = server.change(account, "wrong-guess", "Other#Tundra#Lantern5");
+        assert_eq!(status, 403, "{body}");
+        started.elapsed()
+    };
+    let mut known: Vec<_> = (0..3).map(|_| timed("carol@example.com")).collect();
+    let mut unknown: Vec<_> = (0..3)
+        .map(|i| timed(&format!("nobody{i}@example.com")))
+        .collect();
+    known.sort();
+    unknown.sort();
+    // Before the floor, carol answered ~100 times sooner; the margin
+    // leaves room for a loaded machine slowing the decoy runs down.
+    assert!(
+        known[1] * 4 >= unknown[1],
+        "carol answered in {known:?}, unknown accounts in {unknown:?}"
+    );
+    server.stop();
+}
+
+#[test]
+fn slow_request_headers_get_the_connection_closed() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), None, &[]);
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(b"POST /v1/check HTTP/1.1\r\nHost: localhost\r\n")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(40)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    // The server closes the connection (after an optional 408) once the
+    // header timeout (10 s) has passed; it never waits for the rest.
+    let read = stream.read_to_end(&mut buf);
+    let waited = started.elapsed();
+    assert!(read.is_ok(), "the connection was not closed: {read:?}");
+    assert!(
+        waited < Duration::from_secs(30),
+        "closed only after {waited:?}"
+    );
+    assert!(
+        waited >= Duration::from_secs(5),
+        "closed too soon, after {waited:?}: {}",
+        String::from_utf8_lossy(&buf)
+    );
+    // The server still serves others.
+    let (status, _) = server.get("/healthz", None);
+    assert_eq!(status, 200);
+    server.stop();
+}
+
+#[test]
+fn the_policy_names_the_passwd_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = passwd_with(dir.path(), OLD);
+    write(
+        dir.path(),
+        "policy.toml",
+        format!("{FAST_HASHING}[mail]\npasswd_file = \"users\"\n"),
+    );
+    let before = std::fs::read_to_string(&users).unwrap();
+    let server = Server::start(dir.path(), None, &[]);
+    let (status, body) = server.change("alice@example.com", OLD, NEW);
+    assert_eq!(status, 200, "{body}");
+    let after = std::fs::read_to_string(&users).unwrap();
+    assert_ne!(before, after);
+    assert!(
+        after.contains("bob@example.com:{PLAIN}bob::::::"),
+        "{after}"
+    );
+    server.stop();
 }
