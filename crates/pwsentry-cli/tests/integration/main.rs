@@ -3,6 +3,12 @@
 
 mod util;
 
+/// The real Dovecot, started in a temporary directory (shared with the
+/// library's tests).
+#[cfg(unix)]
+#[path = "../../../../tests/support/dovecot.rs"]
+mod dovecot;
+
 #[cfg(unix)] // FIFOs
 mod breach;
 mod check;
@@ -12,6 +18,8 @@ mod history;
 #[cfg(unix)] // file modes, other users, /proc
 mod hostile;
 mod import;
+#[cfg(unix)] // passwd-files, Dovecot
+mod mail;
 mod policy;
 #[cfg(unix)] // a PostgreSQL server on a Unix socket
 mod postgres;

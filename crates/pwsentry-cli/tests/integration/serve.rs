@@ -2,9 +2,7 @@
 //! client, a real passwd-file, and the real Dovecot authenticating what the
 //! server wrote. The server's log is scanned for the passwords it saw.
 
-#[path = "../../../../tests/support/dovecot.rs"]
-mod dovecot;
-
+use crate::dovecot;
 use crate::util::{bin, write};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
