@@ -1,7 +1,7 @@
 //! The `pwsentry` command: a thin layer over the library that reads input,
 //! prints results and maps outcomes to exit codes. It is the only part of
 //! pwsentry that prints, reads the clock or the environment.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod cli;
 

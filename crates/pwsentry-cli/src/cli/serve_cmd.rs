@@ -33,10 +33,17 @@ pub struct ServeArgs {
     /// Wrong current passwords per account before a 15-minute lockout
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub max_failures: u32,
+    /// /v1/check requests per second per client address (bursts of twice as many); raise it behind a proxy that all clients share
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub check_rate: u32,
+    /// /v1/change and /roundcube requests per minute per client address
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub change_rate: u32,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(g: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<u8> {
+    return_large_allocations_to_the_system();
     let policy = g.load_policy()?;
     let store = super::history_cmds::open_store(g, &policy)?;
     let admin_token = args
@@ -56,6 +63,8 @@ pub fn run(g: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<u8> {
     }
     let mut limits = Limits::default();
     limits.max_failures_per_account = args.max_failures.max(1);
+    limits.checks_per_second = args.check_rate.max(1);
+    limits.changes_per_minute = args.change_rate.max(1);
     let config = Config {
         checker: Checker::new(policy),
         store: Arc::new(store),
@@ -93,6 +102,28 @@ pub fn run(g: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<u8> {
         Ok(super::EXIT_OK)
     })
 }
+
+/// Makes glibc serve every allocation of 1 MiB or more (argon2's memory:
+/// 19 to 256 MiB per hash) with its own `mmap`, which `free` returns to
+/// the system at once.
+///
+/// By default glibc raises that threshold after such a block is freed (up
+/// to 32 MiB), so later argon2 buffers come from the per-thread arenas and
+/// stay there after use: a server whose blocking threads each hashed once
+/// kept hundreds of MiB it no longer used (BENCHMARKS.md, "HTTP server").
+/// With a fixed threshold the server's memory falls back after a burst, and
+/// its peak stays within the argon2 cap of the change path plus its base.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn return_large_allocations_to_the_system() {
+    // SAFETY: `mallopt` only changes glibc's allocator settings, takes no
+    // pointers, and is called before the server starts any thread. Its
+    // result (0 when the value is refused) only means the default stays.
+    let _ = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20) };
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn return_large_allocations_to_the_system() {}
 
 async fn shutdown_signal() {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
