@@ -448,6 +448,75 @@ impl fmt::Debug for PostgresStore {
 }
 
 impl PostgresStore {
+    /// [`Store::append`]'s work inside `tx` (committed by the caller;
+    /// dropping `tx` rolls it back).
+    fn append_in(
+        &self,
+        tx: &mut postgres::Transaction<'_>,
+        account: &str,
+        append: &Append<'_>,
+    ) -> Result<()> {
+        let err = |e: postgres::Error| self.map(&e);
+        let head = |tx: &mut postgres::Transaction<'_>| -> Result<Option<EntryId>> {
+            tx.query_one(
+                "SELECT max(id) FROM pwsentry.entries WHERE account = $1",
+                &[&account],
+            )
+            .map(|r| r.get(0))
+            .map_err(err)
+        };
+        let Some(newest) = append.entries.iter().map(|e| e.set_at).max() else {
+            if let Expect::Unchanged(expected) = append.expect
+                && head(tx)? != expected
+            {
+                return Err(Error::Busy);
+            }
+            return Ok(());
+        };
+        // Creates the account or locks its row: writers of one account
+        // queue here, on whatever host they run.
+        tx.execute(
+            "INSERT INTO pwsentry.accounts (account, salt, changed_at) VALUES ($1, $2, $3)
+             ON CONFLICT (account) DO UPDATE SET salt = pwsentry.accounts.salt",
+            &[&account, &append.salt, &newest],
+        )
+        .map_err(err)?;
+        if let Expect::Unchanged(expected) = append.expect
+            && head(tx)? != expected
+        {
+            // Dropping the transaction rolls back the row we may have made.
+            return Err(Error::Busy);
+        }
+        let insert = tx
+            .prepare("INSERT INTO pwsentry.entries (account, set_at, hash, peppered) VALUES ($1, $2, $3, $4)")
+            .map_err(err)?;
+        for e in append.entries {
+            tx.execute(
+                &insert,
+                &[&account, &e.set_at, &e.hash.as_str(), &e.peppered],
+            )
+            .map_err(err)?;
+        }
+        let r = append.retention;
+        tx.execute(
+            "DELETE FROM pwsentry.entries
+              WHERE account = $1
+                AND ($3::timestamptz IS NULL OR set_at <= $3)
+                AND id NOT IN (SELECT id FROM pwsentry.entries WHERE account = $1
+                                ORDER BY set_at DESC, id DESC LIMIT $2)",
+            &[&account, &i64::from(r.keep_latest()), &r.keep_set_after()],
+        )
+        .map_err(err)?;
+        tx.execute(
+            "UPDATE pwsentry.accounts
+                SET changed_at = (SELECT max(set_at) FROM pwsentry.entries WHERE account = $1)
+              WHERE account = $1",
+            &[&account],
+        )
+        .map_err(err)?;
+        Ok(())
+    }
+
     /// Connects, creating the `pwsentry` schema or migrating it to
     /// [`POSTGRES_SCHEMA_VERSION`] if needed.
     ///
@@ -930,66 +999,19 @@ impl Store for PostgresStore {
 
     fn append(&self, account: &str, append: &Append<'_>) -> Result<()> {
         let mut client = self.client()?;
-        let err = |e: postgres::Error| self.map(&e);
-        let mut tx = client.transaction().map_err(err)?;
-        let head = |tx: &mut postgres::Transaction<'_>| -> Result<Option<EntryId>> {
-            tx.query_one(
-                "SELECT max(id) FROM pwsentry.entries WHERE account = $1",
-                &[&account],
-            )
-            .map(|r| r.get(0))
-            .map_err(err)
-        };
-        let Some(newest) = append.entries.iter().map(|e| e.set_at).max() else {
-            if let Expect::Unchanged(expected) = append.expect
-                && head(&mut tx)? != expected
-            {
-                return Err(Error::Busy);
-            }
-            return Ok(());
-        };
-        // Creates the account or locks its row: writers of one account
-        // queue here, on whatever host they run.
-        tx.execute(
-            "INSERT INTO pwsentry.accounts (account, salt, changed_at) VALUES ($1, $2, $3)
-             ON CONFLICT (account) DO UPDATE SET salt = pwsentry.accounts.salt",
-            &[&account, &append.salt, &newest],
-        )
-        .map_err(err)?;
-        if let Expect::Unchanged(expected) = append.expect
-            && head(&mut tx)? != expected
-        {
-            // Dropping the transaction rolls back the row we may have made.
-            return Err(Error::Busy);
+        let mut tx = client.transaction().map_err(|e| self.map(&e))?;
+        self.append_in(&mut tx, account, append)?;
+        tx.commit().map_err(|e| self.map(&e))
+    }
+
+    /// One transaction for the whole batch (an import): all or nothing.
+    fn append_batch(&self, batch: &[(&str, Append<'_>)]) -> Result<()> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(|e| self.map(&e))?;
+        for (account, append) in batch {
+            self.append_in(&mut tx, account, append)?;
         }
-        let insert = tx
-            .prepare("INSERT INTO pwsentry.entries (account, set_at, hash, peppered) VALUES ($1, $2, $3, $4)")
-            .map_err(err)?;
-        for e in append.entries {
-            tx.execute(
-                &insert,
-                &[&account, &e.set_at, &e.hash.as_str(), &e.peppered],
-            )
-            .map_err(err)?;
-        }
-        let r = append.retention;
-        tx.execute(
-            "DELETE FROM pwsentry.entries
-              WHERE account = $1
-                AND ($3::timestamptz IS NULL OR set_at <= $3)
-                AND id NOT IN (SELECT id FROM pwsentry.entries WHERE account = $1
-                                ORDER BY set_at DESC, id DESC LIMIT $2)",
-            &[&account, &i64::from(r.keep_latest()), &r.keep_set_after()],
-        )
-        .map_err(err)?;
-        tx.execute(
-            "UPDATE pwsentry.accounts
-                SET changed_at = (SELECT max(set_at) FROM pwsentry.entries WHERE account = $1)
-              WHERE account = $1",
-            &[&account],
-        )
-        .map_err(err)?;
-        tx.commit().map_err(err)
+        tx.commit().map_err(|e| self.map(&e))
     }
 
     fn forget(&self, account: &str) -> Result<bool> {

@@ -206,6 +206,11 @@ impl SqliteStore {
         let flags = mode | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_NOFOLLOW;
         let mut conn = Connection::open_with_flags(path, flags).map_err(err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+        // Temporary tables and indexes stay in memory: SQLite would otherwise
+        // put them in $SQLITE_TMPDIR or $TMPDIR, which the caller of a
+        // setuid program (the PAM module inside `passwd`) controls.
+        conn.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(err)?;
         // Look before writing anything: a file we refuse stays as it was.
         // One read transaction, so that a database another process is
         // creating right now is seen either before or after, never half made.
