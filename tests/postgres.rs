@@ -514,3 +514,36 @@ fn least_privilege_roles_from_the_docs() {
         "{e}"
     );
 }
+
+#[test]
+fn an_append_batch_is_all_or_nothing() {
+    // An import is one batch: when one account in it fails (here its
+    // expectation does not hold), none of the batch is written.
+    let pg = server();
+    let store = open(&pg.url(&pg.database("batch")));
+    let entries = [NewEntry::new(at(1), "hash-batch", false)];
+    let append = |expect| Append {
+        salt: &[4; 16],
+        entries: &entries,
+        expect,
+        retention: Retention::new(5, None),
+    };
+    let err = store
+        .append_batch(&[
+            ("first@example.com", append(Expect::Anything)),
+            ("second@example.com", append(Expect::Unchanged(Some(12345)))),
+        ])
+        .expect_err("the second append must fail");
+    assert!(matches!(err, Error::Busy), "{err}");
+    assert!(
+        store.history("first@example.com").unwrap().is_none(),
+        "the first account of a failed batch was written"
+    );
+    store
+        .append_batch(&[
+            ("first@example.com", append(Expect::Anything)),
+            ("second@example.com", append(Expect::Anything)),
+        ])
+        .unwrap();
+    assert!(store.history("second@example.com").unwrap().is_some());
+}

@@ -106,7 +106,7 @@ pub trait Store: Send + Sync {
     ///
     /// The provided implementation is **not** atomic (it appends one
     /// account after the other and stops at the first error); a store
-    /// that can do better overrides it ([`SqliteStore`] does, in one
+    /// that can do better overrides it (SQLite and PostgreSQL do, in one
     /// transaction).
     ///
     /// # Errors
