@@ -261,3 +261,217 @@ fn record_again(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The paths `pamtester` cannot reach in the integration tests: a
+    //! password from an earlier module (`use_authtok`), and the recording
+    //! instance's guards. An in-memory [`Session`] stands in for PAM.
+    use super::*;
+    use crate::session::Pending;
+    use chrono::TimeZone;
+    use std::collections::VecDeque;
+    use std::ffi::CString;
+    use zeroize::Zeroizing;
+
+    #[derive(Default)]
+    struct Fake {
+        answers: VecDeque<&'static str>,
+        authtok: Option<String>,
+        old: Option<String>,
+        errors: Vec<String>,
+        logs: std::cell::RefCell<Vec<String>>,
+        kept: Option<Pending>,
+    }
+
+    impl Session for Fake {
+        fn user(&mut self) -> Result<String, Code> {
+            Ok("Alice".into())
+        }
+        fn old_password(&self) -> Result<Option<Secret>, Code> {
+            Ok(self.old.clone().map(Zeroizing::new))
+        }
+        fn new_password(&mut self) -> Result<Secret, Code> {
+            if let Some(t) = &self.authtok {
+                return Ok(Zeroizing::new(t.clone()));
+            }
+            let a = self.answers.pop_front().ok_or(Code::CONV_ERR)?;
+            self.authtok = Some(a.into());
+            Ok(Zeroizing::new(a.into()))
+        }
+        fn confirm_new_password(&mut self) -> Result<(), Code> {
+            let a = self.answers.pop_front().ok_or(Code::CONV_ERR)?;
+            if self.authtok.as_deref() == Some(a) {
+                Ok(())
+            } else {
+                self.authtok = None;
+                Err(Code::TRY_AGAIN)
+            }
+        }
+        fn current_new_password(&self) -> Result<Option<Secret>, Code> {
+            Ok(self.authtok.clone().map(Zeroizing::new))
+        }
+        fn forget_new_password(&mut self) {
+            self.authtok = None;
+        }
+        fn error(&mut self, message: &str) {
+            self.errors.push(message.into());
+        }
+        fn info(&mut self, _message: &str) {}
+        fn log(&self, _level: Level, message: &str) {
+            self.logs.borrow_mut().push(message.into());
+        }
+        fn keep(&mut self, pending: Pending) -> Result<(), Code> {
+            self.kept = Some(pending);
+            Ok(())
+        }
+        fn take(&mut self) -> Option<Pending> {
+            self.kept.take()
+        }
+    }
+
+    /// Writes a cheap-hashing policy and returns the module's options for
+    /// it (`db=` in the same folder) plus `extra`.
+    fn args(dir: &std::path::Path, extra: &[&str]) -> Vec<CString> {
+        let policy = dir.join("policy.toml");
+        std::fs::write(
+            &policy,
+            "[hashing]\nmemory_kib = 64\niterations = 1\nallow_weak_parameters = true\n[rotation]\nmin_age_days = 0\n",
+        )
+        .unwrap();
+        let mut v = vec![
+            CString::new(format!("policy={}", policy.display())).unwrap(),
+            CString::new(format!("db={}", dir.join("history.db").display())).unwrap(),
+        ];
+        v.extend(extra.iter().map(|e| CString::new(*e).unwrap()));
+        v
+    }
+
+    fn run(fake: &mut Fake, args: &[CString], pass: Pass) -> Code {
+        let refs: Vec<&CStr> = args.iter().map(CString::as_c_str).collect();
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+        chauthtok(fake, &refs, pass, now)
+    }
+
+    fn history_len(dir: &std::path::Path) -> usize {
+        let store = pwsentry::store::SqliteStore::open(dir.join("history.db")).unwrap();
+        pwsentry::store::Store::history(&store, "alice")
+            .unwrap()
+            .map_or(0, |h| h.entries().len())
+    }
+
+    const STRONG: &str = "Velvet#Orbit#Canyon42";
+
+    #[test]
+    fn use_authtok_checks_the_earlier_modules_password_without_asking() {
+        let dir = tempfile::tempdir().unwrap();
+        let check = args(dir.path(), &["use_authtok", "retry=3"]);
+        let mut fake = Fake {
+            authtok: Some("summer2024".into()),
+            ..Fake::default()
+        };
+        assert_eq!(run(&mut fake, &check, Pass::Update), Code::AUTHTOK_ERR);
+        assert!(fake.errors.iter().any(|e| e.starts_with("BAD PASSWORD: ")));
+        let logs = fake.logs.borrow().join("\n");
+        assert!(logs.contains("new password of alice refused: "), "{logs}");
+        assert!(!logs.contains("summer"), "a password in syslog: {logs}");
+        assert_eq!(fake.authtok, None, "a refused password is cleared");
+        assert!(fake.kept.is_none());
+
+        let mut fake = Fake {
+            authtok: Some(STRONG.into()),
+            ..Fake::default()
+        };
+        assert_eq!(run(&mut fake, &check, Pass::Update), Code::SUCCESS);
+        assert!(
+            fake.kept.is_some(),
+            "accepted without a confirmation prompt"
+        );
+        assert_eq!(fake.authtok.as_deref(), Some(STRONG));
+    }
+
+    #[test]
+    fn record_commits_only_the_password_that_was_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let check = args(dir.path(), &[]);
+        let record = [CString::new("record").unwrap()];
+
+        // No checking instance before it: nothing to record.
+        let mut fake = Fake::default();
+        assert_eq!(run(&mut fake, &record, Pass::Update), Code::SERVICE_ERR);
+        assert_eq!(run(&mut fake, &record, Pass::Prelim), Code::IGNORE);
+
+        // A module in between swapped PAM_AUTHTOK: not recorded.
+        let mut fake = Fake {
+            answers: [STRONG, STRONG].into(),
+            ..Fake::default()
+        };
+        assert_eq!(run(&mut fake, &check, Pass::Update), Code::SUCCESS);
+        fake.authtok = Some("Other#Orbit#Canyon99".into());
+        assert_eq!(run(&mut fake, &record, Pass::Update), Code::SERVICE_ERR);
+        assert_eq!(history_len(dir.path()), 0);
+        let logs = fake.logs.borrow().join("\n");
+        assert!(logs.contains("not the one pam_pwsentry accepted"), "{logs}");
+        assert!(!logs.contains("Canyon"), "a password in syslog: {logs}");
+
+        // The checked password, still in PAM_AUTHTOK: recorded once.
+        let mut fake = Fake {
+            answers: [STRONG, STRONG].into(),
+            ..Fake::default()
+        };
+        assert_eq!(run(&mut fake, &check, Pass::Update), Code::SUCCESS);
+        assert_eq!(history_len(dir.path()), 0, "nothing before pam_unix");
+        assert_eq!(run(&mut fake, &record, Pass::Update), Code::SUCCESS);
+        assert_eq!(history_len(dir.path()), 1);
+        assert_eq!(
+            run(&mut fake, &record, Pass::Update),
+            Code::SERVICE_ERR,
+            "taken once"
+        );
+        assert_eq!(history_len(dir.path()), 1);
+    }
+
+    #[test]
+    fn another_writer_between_check_and_record_still_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let check = args(dir.path(), &[]);
+        let record = [CString::new("record").unwrap()];
+        let mut fake = Fake {
+            answers: [STRONG, STRONG].into(),
+            ..Fake::default()
+        };
+        assert_eq!(run(&mut fake, &check, Pass::Update), Code::SUCCESS);
+        // Someone else records for alice meanwhile (another passwd).
+        let mut other = Fake {
+            answers: ["Marble&Quartz&Heron7", "Marble&Quartz&Heron7"].into(),
+            ..Fake::default()
+        };
+        assert_eq!(run(&mut other, &check, Pass::Update), Code::SUCCESS);
+        assert_eq!(run(&mut other, &record, Pass::Update), Code::SUCCESS);
+        assert_eq!(run(&mut fake, &record, Pass::Update), Code::SUCCESS);
+        assert_eq!(
+            history_len(dir.path()),
+            2,
+            "the password that is set is recorded"
+        );
+    }
+
+    #[test]
+    fn the_old_password_makes_a_similar_one_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let check = args(dir.path(), &[]);
+        let mut fake = Fake {
+            answers: ["velvet#orbit#canyon43"].into(),
+            old: Some(STRONG.into()),
+            ..Fake::default()
+        };
+        assert_eq!(run(&mut fake, &check, Pass::Update), Code::AUTHTOK_ERR);
+        assert!(
+            fake.errors
+                .iter()
+                .any(|e| e.contains("too similar to the current password")),
+            "{:?}",
+            fake.errors
+        );
+    }
+}
