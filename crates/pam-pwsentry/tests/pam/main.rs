@@ -9,7 +9,7 @@ use pwsentry::crypt::CryptHash;
 use pwsentry::history::Argon2Hash;
 use pwsentry::store::SqliteStore;
 use pwsentry::{ChangeRequest, Checker, Context, Rule, Verdict};
-use sandbox::{INITIAL, Run, Sandbox};
+use sandbox::{INITIAL, Run, Sandbox, Syslog};
 
 const STRONG: &str = "Velvet#Orbit#Canyon42";
 const STRONG2: &str = "Marble&Quartz&Heron7";
@@ -295,8 +295,22 @@ fn a_stale_password_must_be_changed_at_login_and_then_login_is_clean() {
         run.output
     );
 
-    let run = sb.pamtester(&svc, "chauthtok", &[STRONG2, STRONG2]);
+    // What login does next: change it, as the user, through the password
+    // stack; pam_unix asks for the current password first.
+    let run = sb.pamtester(
+        &svc,
+        "chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK)",
+        &[INITIAL, STRONG2, STRONG2],
+    );
     assert!(run.success, "{}", run.output);
+    assert!(run.output.contains("Current password:"), "{}", run.output);
+    assert!(
+        CryptHash::parse(&sb.shadow_hash())
+            .unwrap()
+            .verify(STRONG2.as_bytes())
+            .unwrap()
+    );
+    assert_eq!(sb.history().unwrap().entries().len(), 2);
     let run = sb.pamtester(&svc, "acct_mgmt", &[]);
     assert!(run.success, "{}", run.output);
     assert!(!run.output.contains("Your password"), "{}", run.output);
@@ -412,4 +426,47 @@ fn a_bad_option_fails_closed() {
         run.output
     );
     assert_eq!(sb.shadow_hash(), before);
+}
+
+#[test]
+fn refusals_and_errors_go_to_syslog_authpriv_without_the_password() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut sb = Sandbox::new();
+    let syslog = Syslog::capture();
+    let svc = standard(&mut sb);
+    let weak = "summer2024";
+
+    let run = sb.pamtester_logged(&syslog, &svc, "chauthtok", &[weak]);
+    assert!(!run.success, "{}", run.output);
+    let logs = syslog.messages();
+    // authpriv (10 << 3) | notice (5)
+    let notice = logs
+        .iter()
+        .find(|m| m.starts_with("<85>") && m.contains("refused: "))
+        .unwrap_or_else(|| panic!("no authpriv notice of the refusal in {logs:#?}"));
+    assert!(
+        notice.contains(&format!("new password of {} refused: ", sb.user)),
+        "{notice}"
+    );
+    assert!(notice.contains("symbols"), "the rule codes: {notice}");
+
+    // A policy others may write: refused, logged as an error naming it.
+    std::fs::set_permissions(sb.policy_path(), std::fs::Permissions::from_mode(0o666)).unwrap();
+    let run = sb.pamtester_logged(&syslog, &svc, "chauthtok", &[STRONG, STRONG]);
+    assert!(!run.success, "{}", run.output);
+    let logs = [logs, syslog.messages()].concat();
+    let error = logs
+        .iter()
+        .find(|m| m.starts_with("<83>") && m.contains("writable by others"))
+        .unwrap_or_else(|| panic!("no authpriv error about the policy in {logs:#?}"));
+    assert!(
+        error.contains(&sb.policy_path().display().to_string()),
+        "{error}"
+    );
+    for m in &logs {
+        assert!(
+            !m.contains(weak) && !m.contains(STRONG),
+            "a password in syslog: {m}"
+        );
+    }
 }

@@ -9,6 +9,7 @@ use pwsentry::Policy;
 use pwsentry::store::{AccountHistory, SqliteStore, Store};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
@@ -178,8 +179,26 @@ impl Sandbox {
             }
             None => Command::new("pamtester"),
         };
+        cmd.args(["-v", service, &self.user, operation]);
+        self.answer(cmd, answers)
+    }
+
+    /// As [`Sandbox::pamtester`], with what it sends to syslog going to
+    /// `syslog`.
+    pub fn pamtester_logged(
+        &self,
+        syslog: &Syslog,
+        service: &str,
+        operation: &str,
+        answers: &[&str],
+    ) -> Run {
+        let mut cmd = syslog.command("pamtester");
+        cmd.args(["-v", service, &self.user, operation]);
+        self.answer(cmd, answers)
+    }
+
+    fn answer(&self, mut cmd: Command, answers: &[&str]) -> Run {
         let mut child = cmd
-            .args(["-v", service, &self.user, operation])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -261,5 +280,69 @@ impl Drop for Sandbox {
             let _ = std::fs::remove_file(s);
         }
         let _ = Command::new("userdel").arg(&self.user).output();
+    }
+}
+
+/// Catches what programs send to syslog: a datagram socket at `/dev/log`
+/// when the machine has none (a container, CI), else one bind-mounted
+/// over it in a private mount namespace for the program only (`unshare`).
+pub struct Syslog {
+    socket: UnixDatagram,
+    /// Where the socket is, when it is not `/dev/log` itself.
+    private: Option<(tempfile::TempDir, PathBuf)>,
+}
+
+const DEV_LOG: &str = "/dev/log";
+
+impl Syslog {
+    pub fn capture() -> Syslog {
+        let syslog = if std::fs::symlink_metadata(DEV_LOG).is_err() {
+            Syslog {
+                socket: UnixDatagram::bind(DEV_LOG).unwrap(),
+                private: None,
+            }
+        } else {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("log");
+            Syslog {
+                socket: UnixDatagram::bind(&path).unwrap(),
+                private: Some((dir, path)),
+            }
+        };
+        syslog.socket.set_nonblocking(true).unwrap();
+        syslog
+    }
+
+    /// `program`, logging to this capture.
+    pub fn command(&self, program: &str) -> Command {
+        match &self.private {
+            None => Command::new(program),
+            Some((_, path)) => {
+                let mut c = Command::new("unshare");
+                c.args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+                    .arg("mount --bind \"$0\" /dev/log && exec \"$@\"")
+                    .arg(path)
+                    .arg(program);
+                c
+            }
+        }
+    }
+
+    /// Every message received so far, as sent (`<PRI>… text`).
+    pub fn messages(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 65536];
+        while let Ok(n) = self.socket.recv(&mut buf) {
+            out.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        out
+    }
+}
+
+impl Drop for Syslog {
+    fn drop(&mut self) {
+        if self.private.is_none() {
+            let _ = std::fs::remove_file(DEV_LOG);
+        }
     }
 }
