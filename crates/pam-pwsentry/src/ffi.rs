@@ -10,10 +10,12 @@
 #![allow(unsafe_code)]
 
 use crate::account;
-use crate::password::{self, Pass};
+use crate::password::{self, Caller, Pass};
 use crate::session::{Code, Level, Pending, Secret, Session};
 use chrono::Utc;
-use pam::constants::{PAM_ERROR_MSG, PAM_SILENT, PAM_TEXT_INFO, PamFlag, PamResultCode};
+use pam::constants::{
+    PAM_CHANGE_EXPIRED_AUTHTOK, PAM_ERROR_MSG, PAM_SILENT, PAM_TEXT_INFO, PamFlag, PamResultCode,
+};
 use pam::conv::Conv;
 use pam::items::{AuthTok, OldAuthTok};
 use pam::module::{PamHandle, PamHooks};
@@ -59,7 +61,17 @@ impl PamHooks for PwSentry {
         } else {
             Pass::Update
         };
-        guard(pamh, |s| password::chauthtok(s, &args, pass, Utc::now()))
+        // pam_unix's test for an administrator's reset.
+        // SAFETY: getuid cannot fail and has no preconditions.
+        let root = unsafe { libc::getuid() } == 0;
+        let caller = if root && flags & PAM_CHANGE_EXPIRED_AUTHTOK == 0 {
+            Caller::Root
+        } else {
+            Caller::User
+        };
+        guard(pamh, |s| {
+            password::chauthtok(s, &args, pass, caller, Utc::now())
+        })
     }
 }
 

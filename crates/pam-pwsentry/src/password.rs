@@ -28,6 +28,19 @@ pub enum Pass {
     Update,
 }
 
+/// Who is changing the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// The user (or a login changing an expired password).
+    User,
+    /// Root setting another user's password (`passwd USER`), which
+    /// `pam_unix` recognises by the real user id and the absence of
+    /// `PAM_CHANGE_EXPIRED_AUTHTOK`: the policy's minimum age does not
+    /// apply (an administrator's reset, like `pwsentry record --force`);
+    /// every other rule does.
+    Root,
+}
+
 /// What the user is told when the module cannot work (the reason is in
 /// syslog, which users cannot read).
 pub const UNAVAILABLE: &str =
@@ -38,6 +51,7 @@ pub fn chauthtok(
     session: &mut dyn Session,
     args: &[&CStr],
     pass: Pass,
+    caller: Caller,
     now: DateTime<Utc>,
 ) -> Code {
     let options = match Options::parse(args.iter().copied()) {
@@ -60,7 +74,7 @@ pub fn chauthtok(
             Ok(_) => Code::SUCCESS,
             Err(e) => unavailable(session, &e),
         },
-        Pass::Update => check(session, &options, config, now),
+        Pass::Update => check(session, &options, config, caller, now),
     }
 }
 
@@ -70,7 +84,13 @@ fn unavailable(session: &mut dyn Session, why: &str) -> Code {
     Code::SERVICE_ERR
 }
 
-fn check(session: &mut dyn Session, options: &Options, config: Config, now: DateTime<Utc>) -> Code {
+fn check(
+    session: &mut dyn Session,
+    options: &Options,
+    config: Config,
+    caller: Caller,
+    now: DateTime<Utc>,
+) -> Code {
     let user = match session.user() {
         Ok(u) => u,
         Err(c) => return c,
@@ -102,6 +122,9 @@ fn check(session: &mut dyn Session, options: &Options, config: Config, now: Date
             Err(c) => return c,
         };
         let mut request = ChangeRequest::new(account.as_str(), &new, now);
+        if caller == Caller::Root {
+            request = request.override_min_age();
+        }
         if let Some(old) = &old {
             // Set by pam_unix in the first pass, after verifying it.
             request = request.verified_current_password(old);
@@ -333,10 +356,14 @@ mod tests {
     /// Writes a cheap-hashing policy and returns the module's options for
     /// it (`db=` in the same folder) plus `extra`.
     fn args(dir: &std::path::Path, extra: &[&str]) -> Vec<CString> {
+        args_with_min_age(dir, 0, extra)
+    }
+
+    fn args_with_min_age(dir: &std::path::Path, min_age_days: u32, extra: &[&str]) -> Vec<CString> {
         let policy = dir.join("policy.toml");
         std::fs::write(
             &policy,
-            "[hashing]\nmemory_kib = 64\niterations = 1\nallow_weak_parameters = true\n[rotation]\nmin_age_days = 0\n",
+            format!("[hashing]\nmemory_kib = 64\niterations = 1\nallow_weak_parameters = true\n[rotation]\nmin_age_days = {min_age_days}\n"),
         )
         .unwrap();
         let mut v = vec![
@@ -348,9 +375,13 @@ mod tests {
     }
 
     fn run(fake: &mut Fake, args: &[CString], pass: Pass) -> Code {
+        run_as(fake, args, pass, Caller::User)
+    }
+
+    fn run_as(fake: &mut Fake, args: &[CString], pass: Pass, caller: Caller) -> Code {
         let refs: Vec<&CStr> = args.iter().map(CString::as_c_str).collect();
         let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
-        chauthtok(fake, &refs, pass, now)
+        chauthtok(fake, &refs, pass, caller, now)
     }
 
     fn history_len(dir: &std::path::Path) -> usize {
@@ -473,5 +504,36 @@ mod tests {
             "{:?}",
             fake.errors
         );
+    }
+
+    #[test]
+    fn root_resetting_a_password_is_not_held_to_the_minimum_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let check = args_with_min_age(dir.path(), 1, &[]);
+        let record = [CString::new("record").unwrap()];
+        let mut first = Fake {
+            answers: [STRONG, STRONG].into(),
+            ..Fake::default()
+        };
+        assert_eq!(run(&mut first, &check, Pass::Update), Code::SUCCESS);
+        assert_eq!(run(&mut first, &record, Pass::Update), Code::SUCCESS);
+
+        let again = || Fake {
+            answers: ["Marble&Quartz&Heron7", "Marble&Quartz&Heron7"].into(),
+            ..Fake::default()
+        };
+        let mut user = again();
+        assert_eq!(run(&mut user, &check, Pass::Update), Code::AUTHTOK_ERR);
+        assert!(
+            user.errors.iter().any(|e| e.starts_with("BAD PASSWORD: ")),
+            "{:?}",
+            user.errors
+        );
+        let mut root = again();
+        assert_eq!(
+            run_as(&mut root, &check, Pass::Update, Caller::Root),
+            Code::SUCCESS
+        );
+        assert!(root.errors.is_empty(), "{:?}", root.errors);
     }
 }

@@ -9,7 +9,7 @@ use pwsentry::crypt::CryptHash;
 use pwsentry::history::Argon2Hash;
 use pwsentry::store::SqliteStore;
 use pwsentry::{ChangeRequest, Checker, Context, Rule, Verdict};
-use sandbox::{INITIAL, Run, Sandbox, Syslog};
+use sandbox::{INITIAL, POLICY, Run, Sandbox, Syslog};
 
 const STRONG: &str = "Velvet#Orbit#Canyon42";
 const STRONG2: &str = "Marble&Quartz&Heron7";
@@ -469,4 +469,41 @@ fn refusals_and_errors_go_to_syslog_authpriv_without_the_password() {
             "a password in syslog: {m}"
         );
     }
+}
+
+#[test]
+fn a_root_reset_ignores_the_minimum_age_a_users_change_does_not() {
+    let mut sb = Sandbox::new();
+    sb.write_policy(&POLICY.replace("min_age_days = 0", "min_age_days = 1"));
+    let svc = standard(&mut sb);
+    let run = sb.pamtester(&svc, "chauthtok", &[STRONG, STRONG]);
+    assert!(run.success, "{}", run.output);
+    // Root again at once (`passwd USER`): an administrator's reset.
+    let run = sb.pamtester(&svc, "chauthtok", &[STRONG2, STRONG2]);
+    assert!(run.success, "{}", run.output);
+    assert_eq!(sb.history().unwrap().entries().len(), 2);
+
+    // The user (as login has it change an expired password): too soon.
+    let third = "Lantern&Meadow&Falcon31";
+    let expected = {
+        let store = SqliteStore::open_existing(sb.db_path()).unwrap().unwrap();
+        let request = ChangeRequest::new(&sb.user, third, Utc::now());
+        Checker::new(sb.policy())
+            .evaluate_change(&store, &request)
+            .unwrap()
+    };
+    assert!(
+        expected.verdict().violates(Rule::MinAge),
+        "{:?}",
+        expected.verdict()
+    );
+    let hash = sb.shadow_hash();
+    let run = sb.pamtester(
+        &svc,
+        "chauthtok(PAM_CHANGE_EXPIRED_AUTHTOK)",
+        &[STRONG2, third],
+    );
+    assert!(!run.success, "{}", run.output);
+    assert_reasons(&run, expected.verdict());
+    assert_eq!(sb.shadow_hash(), hash);
 }

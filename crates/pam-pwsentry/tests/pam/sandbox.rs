@@ -127,6 +127,11 @@ impl Sandbox {
         self.dir().join("history.db")
     }
 
+    /// Replaces the policy the module reads.
+    pub fn write_policy(&self, text: &str) {
+        std::fs::write(self.policy_path(), text).unwrap();
+    }
+
     /// The policy the module reads.
     pub fn policy(&self) -> Policy {
         Policy::from_file(self.policy_path()).unwrap()
