@@ -119,6 +119,9 @@ fn check(
     for _ in 0..options.retry {
         let new = match session.new_password() {
             Ok(p) => p,
+            // An event-driven application answers later: PAM's convention
+            // (as pam_pwquality) is to ask to be called again.
+            Err(Code::CONV_AGAIN) => return Code::INCOMPLETE,
             Err(c) => return c,
         };
         let mut request = ChangeRequest::new(account.as_str(), &new, now);

@@ -25,10 +25,6 @@ impl Code {
     /// `PAM_SERVICE_ERR`: the module could not do its job (configuration,
     /// database); the stack fails closed.
     pub const SERVICE_ERR: Code = Code(3);
-    /// `PAM_SYSTEM_ERR`.
-    pub const SYSTEM_ERR: Code = Code(4);
-    /// `PAM_USER_UNKNOWN`.
-    pub const USER_UNKNOWN: Code = Code(10);
     /// `PAM_NEW_AUTHTOK_REQD`: the password must be changed now.
     pub const NEW_AUTHTOK_REQD: Code = Code(12);
     /// `PAM_CONV_ERR`.
@@ -41,6 +37,10 @@ impl Code {
     pub const IGNORE: Code = Code(25);
     /// `PAM_AUTHTOK_EXPIRED`: the password expired; login is refused.
     pub const AUTHTOK_EXPIRED: Code = Code(27);
+    /// `PAM_CONV_AGAIN`: the application's conversation will answer later.
+    pub const CONV_AGAIN: Code = Code(30);
+    /// `PAM_INCOMPLETE`: call again to finish (the answer to `PAM_CONV_AGAIN`).
+    pub const INCOMPLETE: Code = Code(31);
 }
 
 /// How serious a syslog message is (its syslog priority).
