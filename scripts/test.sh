@@ -7,8 +7,14 @@
 #   openssl, curl  certificates and an HTTPS client for `serve --tls-cert`
 #                  and PostgreSQL over TLS
 #   tmux, sqlite3  the interactive prompt's tests; raw looks at the database
+#   libpam0g-dev   libpam.so to link the PAM module (crates/pam-pwsentry)
+#   pamtester      drives real PAM in the module's tests, which add a
+#                  throwaway user and /etc/pam.d files (as root) and let
+#                  the real pam_unix change /etc/shadow
 # then runs every unit, integration and doc test of the workspace. Needs
-# root (or sudo) the first time; later runs skip what is installed.
+# root (or sudo) the first time; later runs skip what is installed. The
+# PAM module's tests need root every time (CI runs as root): without it
+# they fail and say so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +25,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+[ -e /usr/include/security/pam_modules.h ] || need+=(libpam0g-dev)
+command -v pamtester >/dev/null 2>&1 || need+=(pamtester)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing (for the tests' real components): ${need[*]}"
   sudo_cmd=""
