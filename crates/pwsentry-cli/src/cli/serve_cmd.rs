@@ -6,7 +6,7 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use pwsentry::Checker;
 use pwsentry::passwd_file::PasswdFile;
-use pwsentry_serve::{Config, Limits};
+use pwsentry_serve::{Branding, Config, Limits};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,6 +50,7 @@ pub fn run(g: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<u8> {
             .password_field("")
             .with_context(|| format!("cannot use the passwd-file {}", p.display()))?;
     }
+    let branding = Branding::load(policy.serve()).map_err(anyhow::Error::msg)?;
     let mut limits = Limits::default();
     limits.max_failures_per_account = args.max_failures.max(1);
     let config = Config {
@@ -58,6 +59,7 @@ pub fn run(g: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<u8> {
         passwd_file: args.passwd_file.as_ref().map(PasswdFile::new),
         admin_token,
         limits,
+        branding,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

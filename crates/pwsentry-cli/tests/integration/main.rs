@@ -12,6 +12,8 @@ mod history;
 #[cfg(unix)] // file modes, other users, /proc
 mod hostile;
 mod import;
+#[cfg(unix)] // the real server, Dovecot and Chromium
+mod page;
 mod policy;
 #[cfg(unix)] // a PostgreSQL server on a Unix socket
 mod postgres;
