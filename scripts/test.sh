@@ -7,6 +7,9 @@
 #   openssl, curl  certificates and an HTTPS client for `serve --tls-cert`
 #                  and PostgreSQL over TLS
 #   tmux, sqlite3  the interactive prompt's tests; raw looks at the database
+#   chromium, chromium-driver
+#                  headless Chromium driven over WebDriver: the
+#                  self-service page's tests run in a real browser
 # then runs every unit, integration and doc test of the workspace. Needs
 # root (or sudo) the first time; later runs skip what is installed.
 set -euo pipefail
@@ -19,6 +22,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing (for the tests' real components): ${need[*]}"
   sudo_cmd=""
