@@ -434,7 +434,8 @@ pub async fn submit(
         Err(e) => {
             let e = api::bad_form(&e);
             let message = if e.status == StatusCode::BAD_REQUEST {
-                "the form is incomplete: fill in every field".to_owned()
+                "the form is incomplete, or a field is longer than allowed: fill in every field"
+                    .to_owned()
             } else {
                 e.message
             };

@@ -683,6 +683,27 @@ fn page_works_without_javascript_and_refuses_forged_posts() {
         page.contains("the account or the current password is wrong"),
         "{page}"
     );
+    // The page shares the change's lockout: five wrong current passwords
+    // for the account, and even the right one is refused.
+    for _ in 0..4 {
+        let (status, _) = post(
+            Some(&cookie),
+            Some(("Sec-Fetch-Site", "same-origin")),
+            &form,
+        );
+        assert_eq!(status, 403);
+    }
+    let right = form.replace(
+        "current_password=x",
+        "current_password=New%23Velvet%23Harbor77",
+    );
+    let (status, page) = post(
+        Some(&cookie),
+        Some(("Sec-Fetch-Site", "same-origin")),
+        &right,
+    );
+    assert_eq!(status, 429, "{page}");
+    assert!(page.contains("too many wrong current passwords"), "{page}");
     // The JSON change endpoint still refuses a form.
     let (status, _) = server.post_raw(
         "/v1/change",

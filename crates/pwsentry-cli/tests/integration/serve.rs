@@ -508,6 +508,32 @@ fn serves_https_with_the_given_certificate() {
         .expect("curl (scripts/test.sh installs it)");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
     assert_eq!(v["accepted"], true);
+    // Over TLS the page's CSRF cookie is `Secure` and `__Host-` prefixed.
+    let page = Command::new("curl")
+        .args([
+            "--silent",
+            "--show-error",
+            "--cacert",
+            &c,
+            "--dump-header",
+            "-",
+            "--output",
+            "/dev/null",
+        ])
+        .arg(format!("{}/", server.base))
+        .output()
+        .expect("curl");
+    let headers = String::from_utf8_lossy(&page.stdout).to_ascii_lowercase();
+    let cookie = headers
+        .lines()
+        .find(|l| l.starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie: {headers}"));
+    assert!(
+        cookie.contains("__host-pwsentry_csrf=")
+            && cookie.contains("; secure")
+            && cookie.contains("samesite=strict"),
+        "{cookie}"
+    );
     // Plain HTTP to the TLS port gets no answer.
     let plain = server
         .agent
