@@ -164,6 +164,34 @@ async fn wait_until(c: &Client, expr: &str) {
     }
 }
 
+/// Visible text whose contrast with its background is below WCAG AA
+/// (4.5:1), as "text: ratio".
+async fn low_contrast(c: &Client) -> Vec<String> {
+    const CHECK: &str = r#"
+      const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
+      const lum = ([r, g, b]) => {
+        const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+      };
+      const background = el => {
+        for (; el; el = el.parentElement) {
+          const c = rgb(getComputedStyle(el).backgroundColor);
+          if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
+        }
+        return [255, 255, 255];
+      };
+      const bad = [];
+      for (const el of document.querySelectorAll('body *')) {
+        const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+        if (!own || !el.getClientRects().length) continue;
+        const a = lum(rgb(getComputedStyle(el).color)), b = lum(background(el));
+        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        if (ratio < 4.5) bad.push(el.innerText.trim().slice(0, 40) + ': ' + ratio.toFixed(2));
+      }
+      return bad;"#;
+    serde_json::from_value(c.execute(CHECK, vec![]).await.expect("contrast")).unwrap()
+}
+
 async fn text_of(c: &Client, id: &str) -> String {
     js(c, &format!("document.getElementById('{id}').innerText"))
         .await
@@ -423,6 +451,7 @@ fn page_shows_failing_rules_live_a_mismatch_and_a_suggestion() {
         // The confirmation says whether it matches.
         type_into(&c, "confirm", "alice2").await;
         wait_until(&c, "document.getElementById('match').innerText === 'does not match'").await;
+        assert_eq!(low_contrast(&c).await, Vec::<String>::new());
         c.screenshot().await.map(|png| std::fs::write(screenshot_path(), png).unwrap()).unwrap();
         type_into(&c, "confirm", WEAK).await;
         wait_until(&c, "document.getElementById('match').innerText === 'matches'").await;
@@ -505,12 +534,14 @@ fn page_changes_the_password_and_dovecot_authenticates_it() {
             .unwrap();
         wait_until(&c, "document.getElementById('result').innerText.includes('the account or the current password is wrong')").await;
         assert_eq!(js(&c, "document.getElementById('result').className").await, json!("bad"));
+        assert_eq!(low_contrast(&c).await, Vec::<String>::new());
         assert!(dovecot.authenticates("alice@example.com", OLD), "nothing changed");
 
         type_into(&c, "current", OLD).await;
         c.find(Locator::Id("submit")).await.unwrap().click().await.unwrap();
         wait_until(&c, "document.getElementById('result').innerText.includes('Your password was changed.')").await;
         assert_eq!(js(&c, "document.activeElement.id").await, json!("result"), "the outcome gets the focus");
+        assert_eq!(low_contrast(&c).await, Vec::<String>::new());
         assert_eq!(
             js(&c, "['current','new','confirm'].every(id => document.getElementById(id).value === '')").await,
             Value::Bool(true)
