@@ -38,6 +38,8 @@ pub struct ServeArgs {
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(g: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<u8> {
     let policy = g.load_policy()?;
+    // The page's logo: a configuration problem, reported before the store.
+    let branding = Branding::load(policy.serve()).map_err(anyhow::Error::msg)?;
     let store = super::history_cmds::open_store(g, &policy)?;
     let admin_token = args
         .admin_token_file
@@ -50,7 +52,6 @@ pub fn run(g: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<u8> {
             .password_field("")
             .with_context(|| format!("cannot use the passwd-file {}", p.display()))?;
     }
-    let branding = Branding::load(policy.serve()).map_err(anyhow::Error::msg)?;
     let mut limits = Limits::default();
     limits.max_failures_per_account = args.max_failures.max(1);
     let config = Config {

@@ -366,6 +366,8 @@ fn page_headers_assets_and_branding() {
     let out = crate::util::pwsentry([
         "--policy".as_ref(),
         dir.path().join("policy.toml").as_os_str(),
+        "--db".as_ref(),
+        dir.path().join("history.db").as_os_str(),
         "serve".as_ref(),
         "--listen".as_ref(),
         "127.0.0.1:0".as_ref(),
@@ -382,6 +384,8 @@ fn page_headers_assets_and_branding() {
     let out = crate::util::pwsentry([
         "--policy".as_ref(),
         dir.path().join("policy.toml").as_os_str(),
+        "--db".as_ref(),
+        dir.path().join("history.db").as_os_str(),
         "serve".as_ref(),
         "--listen".as_ref(),
         "127.0.0.1:0".as_ref(),
