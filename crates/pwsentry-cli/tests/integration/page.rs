@@ -706,6 +706,18 @@ fn page_works_without_javascript_and_refuses_forged_posts() {
         assert!(page.contains("not sent from this page"), "{page}");
         assert!(!page.contains("Other#Tundra"), "{page}");
     }
+    // What the page echoes (the address) is escaped.
+    let hostile = form.replace(
+        "account=alice%40example.com",
+        "account=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+    );
+    let (status, page) = post(None, None, &hostile);
+    assert_eq!(status, 403);
+    assert!(!page.contains("<script>alert"), "{page}");
+    assert!(
+        page.contains("value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""),
+        "{page}"
+    );
     // With the right pair the same post reaches the change (and its wrong
     // current password).
     let (status, page) = post(
