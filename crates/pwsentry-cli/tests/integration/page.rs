@@ -24,10 +24,13 @@ const WEAK: &str = "alice1";
 /// One browser at a time: the machine is small, and Chromium is not.
 static BROWSER: Mutex<()> = Mutex::new(());
 
-/// A running chromedriver on a free loopback port; stopped when dropped.
+/// A running chromedriver on a free loopback port; stopped when dropped,
+/// after ending the browser sessions still open (a failed test never
+/// reaches its own `close`, and chromedriver's browsers outlive it).
 struct Driver {
     child: Child,
     url: String,
+    sessions: Mutex<Vec<String>>,
 }
 
 impl Driver {
@@ -50,7 +53,11 @@ impl Driver {
             .spawn()
             .expect("start chromedriver");
         let url = format!("http://127.0.0.1:{port}");
-        let driver = Driver { child, url };
+        let driver = Driver {
+            child,
+            url,
+            sessions: Mutex::new(Vec::new()),
+        };
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(5)))
@@ -73,6 +80,16 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(20)))
+            .build()
+            .into();
+        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        for id in sessions.iter() {
+            // Already closed by the test: chromedriver answers 404.
+            let _ = agent.delete(format!("{}/session/{id}", self.url)).call();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -98,11 +115,19 @@ async fn browser(driver: &Driver, profile: &Path, javascript: bool) -> Client {
     caps.insert("browserName".into(), json!("chrome"));
     caps.insert("goog:chromeOptions".into(), options);
     caps.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&driver.url)
         .await
-        .expect("a Chromium session through chromedriver")
+        .expect("a Chromium session through chromedriver");
+    if let Some(id) = client.session_id().await.expect("the session id") {
+        driver
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(id);
+    }
+    client
 }
 
 /// chromedriver's console log (`goog:loggingPrefs`), which holds every
