@@ -11,6 +11,9 @@
 #   pamtester      drives real PAM in the module's tests, which add a
 #                  throwaway user and /etc/pam.d files (as root) and let
 #                  the real pam_unix change /etc/shadow
+#   chromium, chromium-driver
+#                  headless Chromium driven over WebDriver: the
+#                  self-service page's tests run in a real browser
 # then runs every unit, integration and doc test of the workspace. Needs
 # root (or sudo) the first time; later runs skip what is installed. The
 # PAM module's tests need root every time (CI runs as root): without it
@@ -27,6 +30,8 @@ command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 [ -e /usr/include/security/pam_modules.h ] || need+=(libpam0g-dev)
 command -v pamtester >/dev/null 2>&1 || need+=(pamtester)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing (for the tests' real components): ${need[*]}"
   sudo_cmd=""

@@ -134,6 +134,7 @@ impl Preset {
             store: StorePolicy::default(),
             breach: BreachPolicy { filter: None },
             mail: MailPolicy::default(),
+            serve: ServePolicy::default(),
         };
         match self {
             Preset::Seed => seed,
@@ -386,6 +387,33 @@ pub struct MailPolicy {
     pub passwd_file: Option<PathBuf>,
 }
 
+/// `[serve]`: how the self-service page of `pwsentry serve` presents
+/// itself. Only checked for form here; the server reads the logo when it
+/// starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ServePolicy {
+    /// The page's title and heading (plain text, at most
+    /// [`MAX_SERVE_TITLE_CHARS`] characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// A PNG or SVG file shown above the form (resolved against the policy
+    /// file's folder).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_optional_path"
+    )]
+    pub logo: Option<PathBuf>,
+    /// Where the page's "Help" link points (an `https://` or `http://` URL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help_url: Option<String>,
+}
+
+/// Longest `[serve] title`, in characters.
+pub const MAX_SERVE_TITLE_CHARS: usize = 100;
+/// Longest `[serve] help_url`, in bytes.
+pub const MAX_SERVE_HELP_URL_BYTES: usize = 2048;
+
 /// The plain values of a policy, as `policy show` prints them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct Settings {
@@ -400,6 +428,7 @@ struct Settings {
     store: StorePolicy,
     breach: BreachPolicy,
     mail: MailPolicy,
+    serve: ServePolicy,
 }
 
 /// A validated, immutable password policy.
@@ -693,6 +722,8 @@ impl Policy {
             })?)),
         };
         validate_store(&s.store).map_err(|m| err(spans.store, m))?;
+        validate_serve(&s.serve)
+            .map_err(|(key, m)| err(spans.serve.get(key).copied().flatten(), m))?;
         let breach = match &s.breach.filter {
             None => None,
             Some(path) => Some(Arc::new(
@@ -757,6 +788,10 @@ impl Policy {
     /// `[mail]`.
     pub fn mail(&self) -> &MailPolicy {
         &self.settings.mail
+    }
+    /// `[serve]`.
+    pub fn serve(&self) -> &ServePolicy {
+        &self.settings.serve
     }
     /// The open breached-password filter of `[breach] filter`, if any
     /// (only its header has been read).
@@ -880,6 +915,58 @@ fn validate_store(st: &StorePolicy) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// Checks `[serve]`; an error names its key (0 title, 1 logo, 2 help_url).
+fn validate_serve(sv: &ServePolicy) -> std::result::Result<(), (usize, String)> {
+    if let Some(title) = &sv.title {
+        if title.trim().is_empty() || title.chars().count() > MAX_SERVE_TITLE_CHARS {
+            return Err((
+                0,
+                format!("serve.title must be 1 to {MAX_SERVE_TITLE_CHARS} characters"),
+            ));
+        }
+        if title.chars().any(char::is_control) {
+            return Err((0, "serve.title must not contain control characters".into()));
+        }
+    }
+    if let Some(logo) = &sv.logo {
+        let ext = logo
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        if !matches!(ext.as_deref(), Some("png" | "svg")) {
+            return Err((
+                1,
+                format!("serve.logo {}: must be a .png or .svg file", logo.display()),
+            ));
+        }
+    }
+    if let Some(url) = &sv.help_url {
+        let lower = url.to_ascii_lowercase();
+        let rest = lower
+            .strip_prefix("https://")
+            .or_else(|| lower.strip_prefix("http://"));
+        if !rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/')) {
+            return Err((
+                2,
+                "serve.help_url must be an https:// or http:// URL with a host".into(),
+            ));
+        }
+        if url.len() > MAX_SERVE_HELP_URL_BYTES
+            || url.chars().any(|c| {
+                c.is_control() || c.is_whitespace() || matches!(c, '"' | '<' | '>' | '\\' | '`')
+            })
+        {
+            return Err((
+                2,
+                format!(
+                    "serve.help_url must be at most {MAX_SERVE_HELP_URL_BYTES} bytes, without spaces, control characters, quotes or angle brackets"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn read_pepper(path: &Path) -> std::result::Result<Zeroizing<Vec<u8>>, String> {
     let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_PEPPER_BYTES + 1));
     if !trusted_file::read_at_most(path, FileRole::Secret, MAX_PEPPER_BYTES, &mut bytes)
@@ -919,6 +1006,8 @@ struct Spans {
     pepper: Option<usize>,
     store: Option<usize>,
     breach_filter: Option<usize>,
+    /// title, logo, help_url
+    serve: [Option<usize>; 3],
 }
 
 type S<T> = Option<Spanned<T>>;
@@ -937,6 +1026,7 @@ struct RawPolicy {
     store: Option<RawStore>,
     breach: Option<RawBreach>,
     mail: Option<RawMail>,
+    serve: Option<RawServe>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1018,6 +1108,14 @@ struct RawBreach {
 #[serde(deny_unknown_fields)]
 struct RawMail {
     passwd_file: S<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServe {
+    title: S<String>,
+    logo: S<String>,
+    help_url: S<String>,
 }
 
 fn set<T>(target: &mut T, value: S<T>) -> Option<usize> {
@@ -1131,6 +1229,20 @@ impl RawPolicy {
             sp.breach_filter = Some(f.span().start);
             let f = f.into_inner();
             s.breach.filter = (!f.is_empty()).then(|| resolve(base, &f));
+        }
+        let sv = self.serve.unwrap_or_default();
+        if let Some(t) = sv.title {
+            sp.serve[0] = Some(t.span().start);
+            s.serve.title = Some(t.into_inner());
+        }
+        if let Some(l) = sv.logo {
+            sp.serve[1] = Some(l.span().start);
+            let l = l.into_inner();
+            s.serve.logo = (!l.is_empty()).then(|| resolve(base, &l));
+        }
+        if let Some(u) = sv.help_url {
+            sp.serve[2] = Some(u.span().start);
+            s.serve.help_url = Some(u.into_inner());
         }
         if sp.max_age.is_none() {
             sp.max_age = sp.warn_days.or(sp.min_age);

@@ -132,6 +132,22 @@ pub fn predicted_cost(chars: &[char]) -> u64 {
         .saturating_mul(3u64.saturating_add(l33t_table_count(chars)))
 }
 
+/// A strength score (0 to 4) in words, as every pwsentry program shows it
+/// beside the score.
+///
+/// ```
+/// assert_eq!(pwsentry::strength::score_words(3), "safely unguessable");
+/// ```
+pub fn score_words(score: u8) -> &'static str {
+    match score {
+        0 => "too guessable",
+        1 => "very guessable",
+        2 => "somewhat guessable",
+        3 => "safely unguessable",
+        _ => "very unguessable",
+    }
+}
+
 /// The result of [`estimate`]: the public [`Strength`] plus what the
 /// checker needs from zxcvbn's match sequence.
 #[derive(Debug, Clone)]

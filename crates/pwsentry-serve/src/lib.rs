@@ -9,6 +9,8 @@
 //! | `POST /roundcube` | Roundcube's password plugin | form `user`, `curpass`, `newpass` → `ok` or the reasons as text |
 //! | `GET /v1/status/{account}` | administrators (bearer token) | the account's rotation status |
 //! | `GET /v1/stale` | administrators (bearer token) | every stale or expiring account, streamed |
+//! | `GET /` | people in a browser | the self-service page; `POST /` is its form without JavaScript |
+//! | `POST /v1/generate` | the page's "suggest one" | `{account?}` → a password the policy accepts |
 //! | `GET /healthz` | anyone | `ok` |
 //!
 //! `/v1/check` never consults the history: an unauthenticated caller could
@@ -26,6 +28,7 @@
 mod api;
 mod change;
 mod guard;
+mod page;
 mod routes;
 
 use pwsentry::Checker;
@@ -36,6 +39,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
+pub use page::{Branding, MAX_LOGO_BYTES};
 pub use routes::router;
 
 /// What the server serves: the policy's checker, the history, the
@@ -53,6 +57,8 @@ pub struct Config {
     pub admin_token: Option<Zeroizing<String>>,
     /// Request limits.
     pub limits: Limits,
+    /// How the self-service page presents itself (`[serve]` in the policy).
+    pub branding: Branding,
 }
 
 /// Limits on what one client can make the server do.
@@ -153,7 +159,7 @@ pub async fn serve_tls(
         .http1()
         .header_read_timeout(Some(header_timeout));
     let handle = shutdown_handle(shutdown);
-    let app = router(config).into_make_service_with_connect_info::<SocketAddr>();
+    let app = routes::router_for(config, true).into_make_service_with_connect_info::<SocketAddr>();
     server.handle(handle).serve(app).await
 }
 

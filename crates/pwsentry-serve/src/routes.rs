@@ -4,6 +4,7 @@
 use crate::api::{self, ApiError, ChangeRequest, CheckRequest, RoundcubeForm};
 use crate::change::{self, Outcome, blocking};
 use crate::guard::Guard;
+use crate::page::{self, Page};
 use crate::{Config, Limits};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::{FormRejection, JsonRejection};
@@ -42,11 +43,20 @@ pub struct App {
     /// password is answered no sooner, so that accounts whose passwd-file
     /// hash is cheaper (legacy crypt schemes) answer as late as unknown ones.
     pub verify_floor: std::time::Duration,
+    /// The self-service page's branding, assets and CSRF key.
+    pub page: Page,
 }
 
 /// The server's routes with their limits, for [`axum::serve()`] with
-/// `into_make_service_with_connect_info::<SocketAddr>()`.
+/// `into_make_service_with_connect_info::<SocketAddr>()`, served over
+/// plain HTTP (behind a TLS proxy, or on loopback).
 pub fn router(config: Config) -> Router {
+    router_for(config, false)
+}
+
+/// The routes; `tls`: the server speaks TLS itself, so the page's cookie
+/// is `Secure`.
+pub(crate) fn router_for(config: Config, tls: bool) -> Router {
     let decoy = Password::new(format!("{:032x}", rand::random::<u128>()));
     let decoy_params = pwsentry::mailhash::MailHashParams::for_policy(config.checker.policy());
     let decoy_hash =
@@ -73,8 +83,12 @@ pub fn router(config: Config) -> Router {
         decoy_hash,
         decoy_memory_kib: decoy_params.memory_kib(),
         verify_floor,
+        page: Page::new(config.branding, tls),
     });
     Router::new()
+        .route("/", get(page::show).post(page::submit))
+        .route("/assets/{file}", get(page::asset))
+        .route("/v1/generate", post(page::generate))
         .route("/v1/check", post(check))
         .route("/v1/change", post(change_json))
         .route("/roundcube", post(change_roundcube))
@@ -186,7 +200,7 @@ async fn change_roundcube(
 }
 
 /// The canonical account id (the policy's `[accounts]`), or 400.
-fn canonical(app: &App, text: &str) -> Result<String, ApiError> {
+pub(crate) fn canonical(app: &App, text: &str) -> Result<String, ApiError> {
     let text = api::account(text)?;
     pwsentry::AccountId::parse(text, app.checker.policy().accounts())
         .map(pwsentry::AccountId::into_string)
@@ -306,11 +320,19 @@ async fn stale(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Respon
     Ok(r)
 }
 
-/// Headers on every response: nothing cached, nothing framed, no referrer.
+/// Headers on every response: nothing cached (but the content-named
+/// assets), nothing framed, no referrer, nothing but this server's own
+/// script, style and images.
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut r = next.run(req).await;
     let h = r.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(page::CSP),
+    );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

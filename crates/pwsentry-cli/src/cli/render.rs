@@ -58,16 +58,7 @@ pub fn verdict_line(v: &Verdict) -> String {
     }
 }
 
-/// zxcvbn's score in words.
-pub fn score_words(score: u8) -> &'static str {
-    match score {
-        0 => "too guessable",
-        1 => "very guessable",
-        2 => "somewhat guessable",
-        3 => "safely unguessable",
-        _ => "very unguessable",
-    }
-}
+pub use pwsentry::strength::score_words;
 
 /// An error and its causes on one line, each cause once.
 pub fn error_chain(err: &anyhow::Error) -> String {

@@ -6,7 +6,7 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use pwsentry::Checker;
 use pwsentry::passwd_file::PasswdFile;
-use pwsentry_serve::{Config, Limits};
+use pwsentry_serve::{Branding, Config, Limits};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -45,6 +45,8 @@ pub struct ServeArgs {
 pub fn run(g: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<u8> {
     return_large_allocations_to_the_system();
     let policy = g.load_policy()?;
+    // The page's logo: a configuration problem, reported before the store.
+    let branding = Branding::load(policy.serve()).map_err(anyhow::Error::msg)?;
     let store = super::history_cmds::open_store(g, &policy)?;
     let admin_token = args
         .admin_token_file
@@ -71,6 +73,7 @@ pub fn run(g: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<u8> {
         passwd_file: passwd_file.as_ref().map(PasswdFile::new),
         admin_token,
         limits,
+        branding,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -346,3 +346,70 @@ fn policy_show_json_has_every_key() {
         "the built-in policy has no file"
     );
 }
+
+#[test]
+fn serve_section_brands_the_page_and_names_bad_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "policy.toml",
+        "[serve]\ntitle = \"Example Mail\"\nlogo = \"brand/logo.svg\"\nhelp_url = \"https://help.example.org/pw\"\n",
+    );
+    let p = Policy::from_file(&file).unwrap();
+    assert_eq!(p.serve().title.as_deref(), Some("Example Mail"));
+    assert_eq!(
+        p.serve().logo.as_deref(),
+        Some(
+            std::path::absolute(dir.path())
+                .unwrap()
+                .join("brand/logo.svg")
+                .as_path()
+        ),
+        "resolved against the policy's folder; read only by the server"
+    );
+    assert_eq!(
+        p.serve().help_url.as_deref(),
+        Some("https://help.example.org/pw")
+    );
+    // `policy show` round-trips it.
+    assert_eq!(Policy::from_toml_str(&p.to_toml()).unwrap(), p);
+    assert_eq!(Policy::default().serve(), &Default::default());
+
+    for (text, line, says) in [
+        ("[serve]\ntitel = \"x\"\n", 2, "unknown field `titel`"),
+        (
+            "[serve]\ntitle = \"\"\n",
+            2,
+            "serve.title must be 1 to 100 characters",
+        ),
+        (
+            "[serve]\ntitle = \"a\\u0007b\"\n",
+            2,
+            "serve.title must not contain control",
+        ),
+        (
+            "[serve]\nlogo = \"logo.gif\"\n",
+            2,
+            "logo.gif: must be a .png or .svg file",
+        ),
+        (
+            "[serve]\nhelp_url = \"javascript:alert(1)\"\n",
+            2,
+            "serve.help_url must be an https:// or http:// URL",
+        ),
+        (
+            "[serve]\nhelp_url = \"https:///x\"\n",
+            2,
+            "serve.help_url must be an https:// or http:// URL",
+        ),
+        (
+            "[serve]\ntitle = \"ok\"\nhelp_url = \"https://x.org/\\\"><b>\"\n",
+            3,
+            "without spaces, control characters, quotes",
+        ),
+    ] {
+        let e = policy_error(text);
+        assert_eq!(e.line, Some(line), "{text}: {}", e.message);
+        assert!(e.message.contains(says), "{text}: {}", e.message);
+    }
+}

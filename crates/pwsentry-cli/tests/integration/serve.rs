@@ -11,22 +11,23 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const FAST_HASHING: &str =
+pub(crate) const FAST_HASHING: &str =
     "[hashing]\nmemory_kib = 64\niterations = 1\nallow_weak_parameters = true\n";
 const TOKEN: &str = "admin-token-0123456789abcdef";
-const OLD: &str = "Old#Orbit#Canyon42";
-const NEW: &str = "New#Velvet#Harbor77";
+pub(crate) const OLD: &str = "Old#Orbit#Canyon42";
+pub(crate) const NEW: &str = "New#Velvet#Harbor77";
 
-/// A running `pwsentry serve` and what it logged.
-struct Server {
+/// A running `pwsentry serve` and what it logged (also used by the page's
+/// browser tests).
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     log: Arc<Mutex<String>>,
-    agent: ureq::Agent,
+    pub(crate) agent: ureq::Agent,
 }
 
 impl Server {
-    fn start(dir: &Path, passwd_file: Option<&Path>, extra: &[&str]) -> Server {
+    pub(crate) fn start(dir: &Path, passwd_file: Option<&Path>, extra: &[&str]) -> Server {
         let policy = dir.join("policy.toml");
         if !policy.exists() {
             write(dir, "policy.toml", FAST_HASHING);
@@ -86,7 +87,7 @@ impl Server {
         }
     }
 
-    fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+    pub(crate) fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
         let mut r = self
             .agent
             .post(format!("{}{path}", self.base))
@@ -101,7 +102,7 @@ impl Server {
         )
     }
 
-    fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, String) {
+    pub(crate) fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, String) {
         let mut r = self
             .agent
             .post(format!("{}{path}", self.base))
@@ -123,7 +124,7 @@ impl Server {
         (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
     }
 
-    fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
+    pub(crate) fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
         let mut req = self.agent.get(format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.header("Authorization", &format!("Bearer {t}"));
@@ -132,7 +133,7 @@ impl Server {
         (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
     }
 
-    fn change(&self, account: &str, current: &str, new: &str) -> (u16, Value) {
+    pub(crate) fn change(&self, account: &str, current: &str, new: &str) -> (u16, Value) {
         self.post_json(
             "/v1/change",
             &json!({"account": account, "current_password": current, "new_password": new}),
@@ -140,7 +141,7 @@ impl Server {
     }
 
     /// Stops the server (SIGTERM) and returns its whole log.
-    fn stop(mut self) -> String {
+    pub(crate) fn stop(mut self) -> String {
         let _ = Command::new("kill")
             .arg(self.child.id().to_string())
             .status();
@@ -163,12 +164,12 @@ impl Drop for Server {
     }
 }
 
-fn set_mode(path: &Path, mode: u32) {
+pub(crate) fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-fn passwd_with(dir: &Path, password: &str) -> PathBuf {
+pub(crate) fn passwd_with(dir: &Path, password: &str) -> PathBuf {
     let field = pwsentry::mailhash::dovecot_argon2id(
         &pwsentry::Password::from(password),
         &pwsentry::mailhash::MailHashParams::new(64, 1, 1).unwrap(),
@@ -510,6 +511,32 @@ fn serves_https_with_the_given_certificate() {
         .expect("curl (scripts/test.sh installs it)");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
     assert_eq!(v["accepted"], true);
+    // Over TLS the page's CSRF cookie is `Secure` and `__Host-` prefixed.
+    let page = Command::new("curl")
+        .args([
+            "--silent",
+            "--show-error",
+            "--cacert",
+            &c,
+            "--dump-header",
+            "-",
+            "--output",
+            "/dev/null",
+        ])
+        .arg(format!("{}/", server.base))
+        .output()
+        .expect("curl");
+    let headers = String::from_utf8_lossy(&page.stdout).to_ascii_lowercase();
+    let cookie = headers
+        .lines()
+        .find(|l| l.starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie: {headers}"));
+    assert!(
+        cookie.contains("__host-pwsentry_csrf=")
+            && cookie.contains("; secure")
+            && cookie.contains("samesite=strict"),
+        "{cookie}"
+    );
     // Plain HTTP to the TLS port gets no answer.
     let plain = server
         .agent
