@@ -14,6 +14,7 @@
 #   chromium, chromium-driver
 #                  headless Chromium driven over WebDriver: the
 #                  self-service page's tests run in a real browser
+#                  (fonts-liberation: text to render; only recommended)
 # then runs every unit, integration and doc test of the workspace. Needs
 # root (or sudo) the first time; later runs skip what is installed. The
 # PAM module's tests need root every time (CI runs as root): without it
@@ -32,6 +33,7 @@ command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 command -v pamtester >/dev/null 2>&1 || need+=(pamtester)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+[ -d /usr/share/fonts/truetype/liberation ] || need+=(fonts-liberation)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing (for the tests' real components): ${need[*]}"
   sudo_cmd=""

@@ -234,9 +234,19 @@ fn cli_text_output_and_exit_codes() {
 
 #[test]
 fn cli_json_output() {
-    let out = pwsentry(["--json", "check", "--account", "alice@example.com"])
-        .stdin("alice2024\n")
-        .run();
+    // Its own (absent) history: as root the default is the system's.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db").display().to_string();
+    let out = pwsentry([
+        "--json",
+        "--db",
+        &db,
+        "check",
+        "--account",
+        "alice@example.com",
+    ])
+    .stdin("alice2024\n")
+    .run();
     assert_eq!(out.code, 1);
     let v = out.json();
     assert_eq!(v["accepted"], false);

@@ -136,7 +136,9 @@ fn errors_without_json_stay_text_and_keep_the_file_line_and_column() {
         out.stderr
     );
     assert!(out.stdout.is_empty(), "no verdict for either line");
-    let out = pwsentry(["record", "--account", "a@example.com"])
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db").display().to_string();
+    let out = pwsentry(["--db", &db, "record", "--account", "a@example.com"])
         .stdin(format!("{STRONG}\n{STRONG}\n"))
         .run();
     assert_eq!(out.code, 2, "{}", out.stderr);
