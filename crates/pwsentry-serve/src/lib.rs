@@ -117,7 +117,12 @@ impl Default for Limits {
 ///
 /// A client must send a request's headers within
 /// [`Limits::header_read_timeout`], or its connection is closed: slow
-/// clients cannot hold connections open for free.
+/// clients cannot hold connections open for free. That holds from the
+/// moment a connection is accepted (a client that sends nothing at all is
+/// closed too) and between requests on a kept-alive connection. Only
+/// HTTP/1.x is spoken: HTTP/2 (also "prior knowledge" HTTP/2 without TLS)
+/// has no header timeout, and a quiet HTTP/2 connection would be held
+/// for ever; the page and the API need nothing of HTTP/2.
 ///
 /// # Errors
 /// I/O errors of the listener.
@@ -127,7 +132,9 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let header_timeout = config.limits.header_read_timeout;
-    let mut server = axum_server::Server::from_listener(listener);
+    let mut server = axum_server::Server::from_listener(listener)
+        .http1_only()
+        .first_request_timeout(header_timeout);
     server
         .http_builder()
         .http1()
@@ -152,8 +159,14 @@ pub async fn serve_tls(
     // One process-wide provider; a second install (tests) is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+    // HTTP/1.1 only (see `serve`): offer no `h2` in ALPN.
+    let mut tls_config = (*tls.get_inner()).clone();
+    tls_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tls = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls_config));
     let header_timeout = config.limits.header_read_timeout;
-    let mut server = axum_server::from_tcp_rustls(listener, tls)?;
+    let mut server = axum_server::from_tcp_rustls(listener, tls)?
+        .http1_only()
+        .first_request_timeout(header_timeout);
     server
         .http_builder()
         .http1()

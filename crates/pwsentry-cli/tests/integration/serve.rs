@@ -537,6 +537,20 @@ fn serves_https_with_the_given_certificate() {
             && cookie.contains("samesite=strict"),
         "{cookie}"
     );
+    // Only HTTP/1.1 is offered (ALPN): HTTP/2 has no header timeout, so a
+    // quiet HTTP/2 connection would be held for ever.
+    let version = Command::new("curl")
+        .args(["--silent", "--show-error", "--http2", "--cacert", &c])
+        .args(["--output", "/dev/null", "--write-out", "%{http_version}"])
+        .arg(format!("{}/healthz", server.base))
+        .output()
+        .expect("curl");
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout),
+        "1.1",
+        "{}",
+        String::from_utf8_lossy(&version.stderr)
+    );
     // Plain HTTP to the TLS port gets no answer.
     let plain = server
         .agent
@@ -759,5 +773,61 @@ fn the_policy_names_the_passwd_file() {
         after.contains("bob@example.com:{PLAIN}bob::::::"),
         "{after}"
     );
+    server.stop();
+}
+
+#[test]
+fn silent_and_http2_connections_are_closed_like_slow_ones() {
+    // A connection that never sends a byte, and one that opens with the
+    // HTTP/2 preface without TLS ("prior knowledge") and then goes quiet,
+    // were held open for ever: hyper's protocol detection is not timed,
+    // and HTTP/2 has no header timeout. A few hundred such connections
+    // used up the server's file descriptors (see docs/security.md).
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), None, &[]);
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let openings: [(&str, &[u8]); 2] = [
+        ("silent", b""),
+        (
+            "HTTP/2 prior knowledge",
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0",
+        ),
+    ];
+    let waits: Vec<_> = openings
+        .iter()
+        .map(|(name, opening)| {
+            let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+            stream.write_all(opening).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(40)))
+                .unwrap();
+            let name = *name;
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let mut buf = Vec::new();
+                let read = stream.read_to_end(&mut buf).map(|_| ());
+                (name, read, started.elapsed(), buf)
+            })
+        })
+        .collect();
+    for wait in waits {
+        let (name, read, waited, buf) = wait.join().unwrap();
+        assert!(
+            read.is_ok(),
+            "{name}: the connection was not closed: {read:?}"
+        );
+        assert!(
+            waited < Duration::from_secs(30),
+            "{name}: closed only after {waited:?}"
+        );
+        // HTTP/2 is not spoken at all: no SETTINGS frame comes back.
+        assert!(
+            buf.is_empty() || buf.starts_with(b"HTTP/1.1 "),
+            "{name}: answered {buf:?}"
+        );
+    }
+    let (status, _) = server.get("/healthz", None);
+    assert_eq!(status, 200);
     server.stop();
 }
