@@ -89,8 +89,9 @@ pub async fn change(
 
     // 2. The current password, against the passwd-file. An unknown account
     //    is verified against a decoy hash and answers what a wrong password
-    //    does; both take at least `App::verify_floor`, so that an account
-    //    with a cheaper (legacy) hash cannot be told from an unknown one.
+    //    does; both take at least `App::verify_floor`, and a wrong password
+    //    for a cheaper (legacy) or unverifiable hash also runs the decoy,
+    //    so that such an account cannot be told from an unknown one.
     let started = Instant::now();
     let field = {
         let passwd = passwd.clone();
@@ -107,10 +108,29 @@ pub async fn change(
         let current = current.clone();
         blocking(move || {
             let _permit = permit;
-            match field {
-                Some(f) => mailhash::verify(&f, &current),
-                None => mailhash::verify(&app.decoy_hash, &current).map(|_| false),
+            let Some(f) = field else {
+                return mailhash::verify(&app.decoy_hash, &current).map(|_| false);
+            };
+            let verified = match mailhash::verify(&f, &current) {
+                // A scheme pwsentry does not verify (`{PLAIN}`, `{SSHA}`…)
+                // answers as a wrong password does: a 500 would tell an
+                // outsider that the account exists.
+                Err(Error::Hash(why)) => {
+                    eprintln!(
+                        "pwsentry serve: warning: a passwd-file hash cannot be verified ({why}); the change was refused as a wrong current password"
+                    );
+                    false
+                }
+                other => other?,
+            };
+            if !verified && argon2_memory_kib(&f).is_none() {
+                // Cheaper than argon2 (a legacy crypt scheme): spend the
+                // decoy's run too, so that under load, when argon2 runs
+                // slow down, the answer still comes as late as an unknown
+                // account's (the floor alone holds on an idle server).
+                let _ = mailhash::verify(&app.decoy_hash, &current);
             }
+            Ok(verified)
         })
         .await?
     };

@@ -831,3 +831,118 @@ fn silent_and_http2_connections_are_closed_like_slow_ones() {
     assert_eq!(status, 200);
     server.stop();
 }
+
+#[test]
+fn an_unusable_hash_answers_like_an_unknown_account() {
+    // bob's line holds `{PLAIN}bob`, a scheme pwsentry does not verify.
+    // It was answered 500 at once, where an unknown account is answered
+    // 403 after an argon2 run: anyone could list the accounts whose lines
+    // use such schemes. Now both answer the same, and the log says why.
+    let dir = tempfile::tempdir().unwrap();
+    let users = passwd_with(dir.path(), OLD);
+    let server = Server::start(dir.path(), Some(&users), &[]);
+    let timed = |account: &str, current: &str| {
+        let started = std::time::Instant::now();
+        let (status, body) = server.change(account, current, "Other#Tundra#Lantern5");
+        (status, body, started.elapsed())
+    };
+    let (_, unknown, unknown_took) = timed("nobody@example.com", "bob");
+    for current in ["wrong-guess", "bob"] {
+        let (status, body, took) = timed("bob@example.com", current);
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(body, unknown);
+        assert!(
+            took * 4 >= unknown_took,
+            "bob answered in {took:?}, an unknown account in {unknown_took:?}"
+        );
+    }
+    let log = server.stop();
+    assert!(
+        log.contains("warning: a passwd-file hash cannot be verified")
+            && log.contains("unsupported scheme"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("wrong-guess") && !log.contains(":bob"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_legacy_hash_answers_as_late_as_an_unknown_account_under_load() {
+    // The floor alone (the decoy's time at start-up) hid carol's cheap
+    // SHA512-CRYPT hash only on an idle server: with a few wrong attempts
+    // in flight, an unknown account's argon2 run slowed down while carol's
+    // answer stayed at the floor, about half the time. A legacy hash now
+    // costs the decoy's run as well.
+    let dir = tempfile::tempdir().unwrap();
+    let users = write(
+        dir.path(),
+        "users",
+        "carol@example.com:{SHA512-CRYPT}$6$rounds=5000$0V5tmsmMdAyxeHTM$ixTwq8E/1UsAtIA1blrveO0hl6o2IkoOimI9dK9bq0XtFDgzDuDxZacVtpj/AsQZcQBL7t.6fUSSHdXcd6F8O.::::::\n",
+    );
+    set_mode(&users, 0o640);
+    let server = Server::start(
+        dir.path(),
+        Some(&users),
+        &["--max-failures", "1000", "--change-rate", "100000"],
+    );
+    let addr: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
+    // Each source address may fail 20 times per window: spread the load
+    // over loopback addresses.
+    let attempt = move |source: [u8; 4], account: &str| {
+        use std::io::{Read, Write};
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket
+            .bind(&std::net::SocketAddr::from((source, 0)).into())
+            .unwrap();
+        socket.connect(&addr.into()).unwrap();
+        let mut stream: std::net::TcpStream = socket.into();
+        let body = json!({"account": account, "current_password": "wrong-guess", "new_password": "Other#Tundra#Lantern5"}).to_string();
+        let started = std::time::Instant::now();
+        write!(
+            stream,
+            "POST /v1/change HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+        started.elapsed()
+    };
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load: Vec<_> = (0..3u8)
+        .map(|t| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                for i in 0..18u8 {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    attempt([127, 0, 1, 10 + t], &format!("load{t}x{i}@example.com"));
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut carol = Vec::new();
+    let mut unknown = Vec::new();
+    for i in 0..7 {
+        carol.push(attempt([127, 0, 1, 2], "carol@example.com"));
+        unknown.push(attempt([127, 0, 1, 3], &format!("nobody{i}@example.com")));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for l in load {
+        l.join().unwrap();
+    }
+    carol.sort();
+    unknown.sort();
+    // Before: carol's median 0.45 to 0.65 of the unknown one's; now about 1.
+    assert!(
+        carol[3] * 10 >= unknown[3] * 8,
+        "carol answered in {carol:?}, unknown accounts in {unknown:?}"
+    );
+    server.stop();
+}
