@@ -22,6 +22,27 @@ pub struct Guard {
     limits: Limits,
     /// One change at a time per account (see [`Guard::account_turn`]).
     turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Requests in flight per client key (see [`Guard::enter`]).
+    in_flight: Arc<Mutex<HashMap<IpAddr, u32>>>,
+}
+
+/// A request counted in flight for its client until dropped.
+pub struct InFlight {
+    counts: Arc<Mutex<HashMap<IpAddr, u32>>>,
+    key: IpAddr,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = counts.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                // Bounded by the requests in flight.
+                counts.remove(&self.key);
+            }
+        }
+    }
 }
 
 impl Guard {
@@ -40,7 +61,33 @@ impl Guard {
             argon2_mib,
             limits: limits.clone(),
             turns: Mutex::new(HashMap::new()),
+            in_flight: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// Counts one more request in flight from `client`, or 429 when it
+    /// already has [`Limits::max_in_flight_per_client`].
+    pub fn enter(&self, client: IpAddr) -> Result<InFlight, ApiError> {
+        let key = client_key(client);
+        let mut counts = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let n = counts.entry(key).or_insert(0);
+        if *n >= self.limits.max_in_flight_per_client.max(1) {
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests at once from this address; slow down",
+            );
+            e.retry_after = Some(1);
+            return Err(e);
+        }
+        *n += 1;
+        Ok(InFlight {
+            counts: self.in_flight.clone(),
+            key,
+        })
     }
 
     pub fn limits(&self) -> &Limits {
@@ -165,6 +212,31 @@ impl FailureScope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_in_flight_are_capped_per_client_and_given_back() {
+        let guard = Guard::new(&Limits {
+            max_in_flight_per_client: 2,
+            ..Limits::default()
+        });
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let first = guard.enter(a).unwrap();
+        let second = guard.enter(a).unwrap();
+        let refused = guard.enter(a).map(|_| ()).unwrap_err();
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(guard.enter("192.0.2.2".parse().unwrap()).is_ok());
+        // The same /64 is one client.
+        let v6a = guard.enter("2001:db8::1".parse().unwrap()).unwrap();
+        let v6b = guard.enter("2001:db8::2".parse().unwrap()).unwrap();
+        assert!(guard.enter("2001:db8::3".parse().unwrap()).is_err());
+        drop(first);
+        let third = guard.enter(a).unwrap();
+        drop((second, third, v6a, v6b));
+        assert!(
+            guard.in_flight.lock().unwrap().is_empty(),
+            "finished clients are forgotten"
+        );
+    }
 
     #[test]
     fn one_ipv6_prefix_is_one_client() {

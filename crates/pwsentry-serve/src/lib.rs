@@ -72,8 +72,13 @@ pub struct Limits {
     /// Longest a client may take to send a request's headers before its
     /// connection is closed (slow-header clients, "slowloris").
     pub header_read_timeout: Duration,
-    /// Requests handled at once; more wait.
+    /// Requests handled at once on each route; more wait.
     pub max_in_flight: usize,
+    /// Requests from one client address (an IPv6 /64) handled or waiting
+    /// at once, counted before the body is read; more are answered 429.
+    /// Without it, one address sending hundreds of slow bodies held every
+    /// slot of a route for the whole request timeout.
+    pub max_in_flight_per_client: u32,
     /// Wrong current passwords per account within [`Limits::lockout_window`]
     /// before the account is locked out for the rest of the window.
     pub max_failures_per_account: u32,
@@ -101,6 +106,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(10),
             max_in_flight: 512,
+            max_in_flight_per_client: 64,
             max_failures_per_account: 5,
             max_failures_per_client: 20,
             lockout_window: Duration::from_secs(15 * 60),

@@ -101,6 +101,7 @@ pub(crate) fn router_for(config: Config, tls: bool) -> Router {
         .layer(tower::limit::ConcurrencyLimitLayer::new(
             limits.max_in_flight,
         ))
+        .layer(middleware::from_fn_with_state(app.clone(), per_client))
         .layer(middleware::from_fn_with_state(
             limits.request_timeout,
             timeout,
@@ -343,6 +344,20 @@ async fn security_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     r
+}
+
+/// At most [`Limits::max_in_flight_per_client`] requests of one client
+/// address at once, counted before the body is read (slow bodies).
+async fn per_client(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let client = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let _in_flight = match client.map(|ip| app.guard.enter(ip)).transpose() {
+        Ok(ticket) => ticket,
+        Err(e) => return e.into_response(),
+    };
+    next.run(req).await
 }
 
 async fn timeout(State(limit): State<std::time::Duration>, req: Request, next: Next) -> Response {

@@ -39,6 +39,9 @@ pub struct ServeArgs {
     /// /v1/change and /roundcube requests per minute per client address
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub change_rate: u32,
+    /// Requests from one client address handled at once (more are answered 429); raise it behind a proxy that all clients share
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub client_in_flight: u32,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -67,6 +70,7 @@ pub fn run(g: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<u8> {
     limits.max_failures_per_account = args.max_failures.max(1);
     limits.checks_per_second = args.check_rate.max(1);
     limits.changes_per_minute = args.change_rate.max(1);
+    limits.max_in_flight_per_client = args.client_in_flight.max(1);
     let config = Config {
         checker: Checker::new(policy),
         store: Arc::new(store),

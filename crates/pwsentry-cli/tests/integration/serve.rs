@@ -946,3 +946,66 @@ fn a_legacy_hash_answers_as_late_as_an_unknown_account_under_load() {
     );
     server.stop();
 }
+
+#[test]
+fn slow_bodies_from_one_address_do_not_stall_the_others() {
+    // 520 requests from one address that send their headers, then a body
+    // never finished: each held one of the route's 512 slots for the whole
+    // request timeout (30 s), and everyone else's /v1/check waited. Now an
+    // address has at most `--client-in-flight` (64) requests at once.
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), None, &[]);
+    let addr: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
+    let connect_from = |source: [u8; 4]| {
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket
+            .bind(&std::net::SocketAddr::from((source, 0)).into())
+            .unwrap();
+        socket.connect(&addr.into()).unwrap();
+        std::net::TcpStream::from(socket)
+    };
+    let slow: Vec<_> = (0..520)
+        .map(|_| {
+            let mut s = connect_from([127, 0, 2, 1]);
+            s.write_all(
+                b"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"pass",
+            )
+            .unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let check = |source: [u8; 4]| {
+        use std::io::Read;
+        let mut s = connect_from(source);
+        let body = br#"{"password":"Velvet#Orbit#Canyon42"}"#;
+        let started = std::time::Instant::now();
+        write!(
+            s,
+            "POST /v1/check HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        s.write_all(body).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(40))).unwrap();
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        (answer, started.elapsed())
+    };
+    let (answer, took) = check([127, 0, 2, 2]);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        took < Duration::from_secs(5),
+        "another address waited {took:?}"
+    );
+    let (answer, took) = check([127, 0, 2, 1]);
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+    assert!(
+        took < Duration::from_secs(5),
+        "the flooding address waited {took:?}"
+    );
+    drop(slow);
+    server.stop();
+}
