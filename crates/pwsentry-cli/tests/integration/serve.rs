@@ -1009,3 +1009,193 @@ fn slow_bodies_from_one_address_do_not_stall_the_others() {
     drop(slow);
     server.stop();
 }
+
+#[test]
+fn outsider_attempts_that_held() {
+    // What an outsider tried against the page and the API that was refused
+    // (docs/serve.md): kept as tests so that it stays refused.
+    let dir = tempfile::tempdir().unwrap();
+    let users = passwd_with(dir.path(), OLD);
+    let server = Server::start(dir.path(), Some(&users), &[]);
+    let send = |method: &str, path: &str, headers: &[(&str, &str)], body: &str| {
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", server.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut r = server
+            .agent
+            .run(req.body(body.to_owned()).unwrap())
+            .unwrap();
+        let h: Vec<(String, String)> = r
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        (
+            r.status().as_u16(),
+            h,
+            r.body_mut().read_to_string().unwrap_or_default(),
+        )
+    };
+    let has = |h: &[(String, String)], name: &str| h.iter().any(|(k, _)| k == name);
+    let value = |h: &[(String, String)], name: &str| {
+        h.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+
+    // A token only for the nonce it was made for; the page keeps a
+    // well-formed nonce of the browser's and replaces anything else.
+    let chosen = format!("{:032x}", 0xabcu128);
+    let (_, h, page) = send(
+        "GET",
+        "/",
+        &[("Cookie", &format!("pwsentry_csrf={chosen}"))],
+        "",
+    );
+    assert!(value(&h, "set-cookie").starts_with(&format!("pwsentry_csrf={chosen};")));
+    let token = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let (_, h, _) = send(
+        "GET",
+        "/",
+        &[("Cookie", "pwsentry_csrf=\"x<a>; Path=/x")],
+        "",
+    );
+    let fresh = value(&h, "set-cookie");
+    assert!(
+        fresh.starts_with("pwsentry_csrf=") && !fresh.contains('"') && !fresh.contains("<a>"),
+        "{fresh}"
+    );
+    let cookie = format!("pwsentry_csrf={chosen}");
+    let form = format!(
+        "csrf={token}&account=alice%40example.com&current_password=x&new_password=Other%23Tundra%23Lantern5&confirm_password=Other%23Tundra%23Lantern5"
+    );
+    let urlencoded = "application/x-www-form-urlencoded";
+    // Fetch metadata other than same-origin is refused before anything is
+    // verified, whatever the token.
+    for site in ["same-site", "none", "cross-site"] {
+        let (status, _, page) = send(
+            "POST",
+            "/",
+            &[
+                ("Cookie", &cookie),
+                ("Content-Type", urlencoded),
+                ("Sec-Fetch-Site", site),
+            ],
+            &form,
+        );
+        assert_eq!(status, 403, "{site}: {page}");
+        assert!(page.contains("not sent from this page"), "{page}");
+    }
+    // The token of another nonce; the browser's own cookie after a tossed one.
+    let other = format!("pwsentry_csrf={:032x}", 0xdefu128);
+    for c in [other.clone(), format!("{other}; {cookie}")] {
+        let (status, _, page) = send(
+            "POST",
+            "/",
+            &[("Cookie", &c), ("Content-Type", urlencoded)],
+            &form,
+        );
+        assert_eq!(status, 403, "{c}: {page}");
+    }
+    // The body types another site's form can send without a preflight,
+    // other than a urlencoded form, are not forms here; JSON is not taken
+    // as text/plain.
+    for ct in ["text/plain", "multipart/form-data; boundary=x"] {
+        let (status, _, page) = send(
+            "POST",
+            "/",
+            &[("Cookie", &cookie), ("Content-Type", ct)],
+            &form,
+        );
+        assert_eq!(status, 400, "{ct}: {page}");
+    }
+    let change =
+        json!({"account": "alice@example.com", "current_password": "x", "new_password": NEW})
+            .to_string();
+    for ct in [
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "application/x-www-form-urlencoded",
+    ] {
+        let (status, _, _) = send("POST", "/v1/change", &[("Content-Type", ct)], &change);
+        assert_eq!(status, 415, "{ct}");
+    }
+    // No CORS: a preflight is not answered with permission, nor is a
+    // generated password readable by another origin, nor cached.
+    let (status, h, _) = send(
+        "OPTIONS",
+        "/v1/change",
+        &[
+            ("Origin", "https://evil.example"),
+            ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "content-type"),
+        ],
+        "",
+    );
+    assert!(
+        status >= 400 && !has(&h, "access-control-allow-origin"),
+        "{status} {h:?}"
+    );
+    let (status, h, _) = send(
+        "POST",
+        "/v1/generate",
+        &[
+            ("Content-Type", "application/json"),
+            ("Origin", "https://evil.example"),
+        ],
+        "{}",
+    );
+    assert_eq!(status, 200);
+    assert!(!has(&h, "access-control-allow-origin"), "{h:?}");
+    assert_eq!(value(&h, "cache-control"), "no-store");
+    // Passwords are never taken from a URL.
+    let (status, _, _) = send(
+        "GET",
+        &format!(
+            "/v1/change?account=alice%40example.com&current_password={}",
+            "Query%23Secret%231"
+        ),
+        &[],
+        "",
+    );
+    assert_eq!(status, 405);
+    // The lockout counts the canonical account: case variants share it,
+    // and variants that are other accounts never match alice's line.
+    for i in 0..5 {
+        let (status, body) = server.change(
+            [
+                "alice@example.com",
+                "ALICE@example.com",
+                "Alice@EXAMPLE.COM",
+            ][i % 3],
+            "wrong-guess",
+            NEW,
+        );
+        assert_eq!(status, 403, "{body}");
+    }
+    for variant in ["ALICE@EXAMPLE.COM", "alice@example.com"] {
+        let (status, body) = server.change(variant, OLD, NEW);
+        assert_eq!(status, 429, "{variant}: {body}");
+    }
+    for variant in [
+        "alice@example.com.",
+        "alice+x@example.com",
+        "\u{ff41}lice@example.com",
+    ] {
+        let (status, body) = server.change(variant, OLD, NEW);
+        assert_eq!(status, 403, "{variant}: {body}");
+    }
+    let log = server.stop();
+    for secret in [OLD, NEW, "wrong-guess", "Query#Secret#1", "Query%23Secret"] {
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+    }
+}
