@@ -247,7 +247,7 @@ impl Csrf {
 /// Whether a form post comes from this server's own page, by the headers
 /// browsers set and pages cannot: `Sec-Fetch-Site` where sent (every
 /// current browser), else an `Origin` naming this host.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         return site.as_bytes() == b"same-origin";
     }

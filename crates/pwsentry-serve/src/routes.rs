@@ -179,11 +179,25 @@ async fn change_json(
 
 /// Roundcube's `httpapi` password driver: `200 ok`, or a 4xx/5xx status
 /// with the reasons as text (Roundcube logs the body).
+///
+/// Roundcube calls it from its server, which sends no fetch metadata: a
+/// form on another site, posted by a visitor's browser, is refused before
+/// it counts, so that pages elsewhere cannot spend accounts' lockouts from
+/// their visitors' addresses.
 async fn change_roundcube(
     State(app): State<Arc<App>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Form<RoundcubeForm>, FormRejection>,
 ) -> Response {
+    if !page::same_origin(&headers) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_site",
+            "this endpoint is for Roundcube's server, not for forms on other sites",
+        )
+        .into_text();
+    }
     let result = async {
         app.guard.allow_change(client.ip())?;
         let Form(form) = body.map_err(|e| api::bad_form(&e))?;
