@@ -204,7 +204,7 @@ impl SqliteStore {
             OpenFlags::SQLITE_OPEN_READ_WRITE
         };
         let flags = mode | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_NOFOLLOW;
-        let mut conn = Connection::open_with_flags(path, flags).map_err(err)?;
+        let mut conn = Connection::open_with_flags(sqlite_name(path), flags).map_err(err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         // Look before writing anything: a file we refuse stays as it was.
         // One read transaction, so that a database another process is
@@ -483,6 +483,19 @@ fn same_file(path: &Path, checked: &std::fs::File) -> Result<()> {
     #[cfg(not(unix))]
     let _ = (path, checked);
     Ok(())
+}
+
+/// The name SQLite is given for `path`: a relative path is prefixed with
+/// `./`, so that SQLite reads every path as a file name. Without it, this
+/// bundled SQLite (built with URI file names on) would read `file:…` as a
+/// URI naming another file, or none (`file:x?mode=memory`), and `:memory:`
+/// as an in-memory database: the file checked would not be the file used.
+fn sqlite_name(path: &Path) -> PathBuf {
+    if path.is_relative() {
+        Path::new(".").join(path)
+    } else {
+        path.to_owned()
+    }
 }
 
 fn create_file(path: &Path) -> Result<()> {

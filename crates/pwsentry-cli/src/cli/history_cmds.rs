@@ -136,20 +136,20 @@ impl<'a> HistoryCheck<'a> {
 
 /// Opens (creating if needed) the history store for a command that records.
 pub(super) fn open_store(g: &GlobalArgs, policy: &Policy) -> anyhow::Result<AnyStore> {
-    let location = Location::parse(&g.db_path(policy)?);
+    let location = Location::parse(&g.db_path(policy)?)?;
     super::store_cmd::open_location(&location, Opening::Create, policy)?
         .context("the history store could not be created")
 }
 
 /// Opens an existing store for a write that must not create one.
 fn open_existing(g: &GlobalArgs, policy: &Policy) -> anyhow::Result<Option<AnyStore>> {
-    let location = Location::parse(&g.db_path(policy)?);
+    let location = Location::parse(&g.db_path(policy)?)?;
     super::store_cmd::open_location(&location, Opening::Existing, policy)
 }
 
 /// Opens an existing database read-only; `None` if there is none.
 fn open_read_only(path: &std::path::Path, policy: &Policy) -> anyhow::Result<Option<AnyStore>> {
-    super::store_cmd::open_location(&Location::parse(path), Opening::ReadOnly, policy)
+    super::store_cmd::open_location(&Location::parse(path)?, Opening::ReadOnly, policy)
 }
 
 /// Opens the database of a report (`status`, `stale`): it must exist.
