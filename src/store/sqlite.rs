@@ -188,9 +188,7 @@ impl SqliteStore {
 
     fn connect(path: &Path, checked: &std::fs::File, options: &OpenOptions) -> Result<SqliteStore> {
         for suffix in ["-wal", "-shm"] {
-            let mut side = path.as_os_str().to_owned();
-            side.push(suffix);
-            let side = PathBuf::from(side);
+            let side = side_file(path, suffix);
             match trusted_file::open(&side, FileRole::Database) {
                 Ok(_) => {}
                 Err(p) if p.is_not_found() => {}
@@ -209,11 +207,25 @@ impl SqliteStore {
         // Look before writing anything: a file we refuse stays as it was.
         // One read transaction, so that a database another process is
         // creating right now is seen either before or after, never half made.
-        let version = {
+        let mut read = || -> Result<u32> {
             let tx = conn.transaction().map_err(err)?;
             let version = inspect(&tx, path)?;
             tx.commit().map_err(err)?;
-            version
+            Ok(version)
+        };
+        let version = match read() {
+            // A reader needs the shared-memory file, which only a user who
+            // may write the folder can create (a restored backup, or a
+            // database the sqlite3 shell closed last, has none).
+            Err(Error::Store(_)) if options.read_only && !side_file(path, "-shm").exists() => {
+                return Err(Error::Store(format!(
+                    "{}: cannot be read by this user: its {} file is missing, and only a user who may write the folder can create it; fix: run `pwsentry --db {} store migrate` once as the database's owner (it creates the file and keeps it)",
+                    path.display(),
+                    side_file(path, "-shm").display(),
+                    path.display()
+                )));
+            }
+            other => other?,
         };
         // SQLite opened the path again: it must still be the file checked.
         same_file(path, checked)?;
@@ -483,6 +495,13 @@ fn same_file(path: &Path, checked: &std::fs::File) -> Result<()> {
     #[cfg(not(unix))]
     let _ = (path, checked);
     Ok(())
+}
+
+/// `path` with `suffix` appended: SQLite's `-wal` and `-shm` files.
+fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    let mut side = path.as_os_str().to_owned();
+    side.push(suffix);
+    PathBuf::from(side)
 }
 
 /// The name SQLite is given for `path`: a relative path is prefixed with

@@ -1330,3 +1330,36 @@ fn sqlite_special_names_are_plain_files() {
         assert!(std::fs::metadata(&file).unwrap().len() > 0, "{name}");
     }
 }
+
+#[test]
+fn a_reader_without_the_shared_memory_file_is_told_how_to_fix_it() {
+    // A database restored from a backup (or last closed by the sqlite3
+    // shell) has no -wal/-shm; a user who may only read it could not
+    // report, and was told "the database is read-only".
+    if !running_as_root() {
+        return; // Running as another user needs root; CI runs as root.
+    }
+    let env = Env::new("");
+    assert_eq!(env.record(T0, "a@x.org", P1).code, 0);
+    chmod(&env.db, 0o644);
+    for suffix in ["-wal", "-shm"] {
+        std::fs::remove_file(side(&env.db, suffix)).unwrap();
+    }
+    let nobody = || Opts {
+        as_nobody: true,
+        ..Opts::default()
+    };
+    let out = env.run_with(&["stale"], "", nobody());
+    assert_eq!(out.code, 2, "{out:?}");
+    let fix = format!("pwsentry --db {} store migrate", env.db.display());
+    assert!(
+        out.stderr.contains("-shm file is missing") && out.stderr.contains(&fix),
+        "{out:?}"
+    );
+    assert!(!side(&env.db, "-shm").exists(), "a reader creates nothing");
+    // The fix it names works.
+    let out = env.run(&["store", "migrate"], "");
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = env.run_with(&["--now", T0, "--json", "stale"], "", nobody());
+    assert_eq!(out.code, 0, "{out:?}");
+}
