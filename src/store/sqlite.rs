@@ -207,17 +207,17 @@ impl SqliteStore {
         // Look before writing anything: a file we refuse stays as it was.
         // One read transaction, so that a database another process is
         // creating right now is seen either before or after, never half made.
-        let mut read = || -> Result<u32> {
+        let version = {
             let tx = conn.transaction().map_err(err)?;
-            let version = inspect(&tx, path)?;
-            tx.commit().map_err(err)?;
-            Ok(version)
-        };
-        let version = match read() {
-            // A reader needs the shared-memory file, which only a user who
-            // may write the folder can create (a restored backup, or a
-            // database the sqlite3 shell closed last, has none).
-            Err(Error::Store(_)) if options.read_only && !side_file(path, "-shm").exists() => {
+            // The first read opens the shared-memory file, which a reader
+            // who may not write the folder cannot create (a restored
+            // backup, or a database the sqlite3 shell closed last, has none).
+            let first = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+            if let Err(e) = &first
+                && options.read_only
+                && e.sqlite_error_code() == Some(ErrorCode::ReadOnly)
+                && !side_file(path, "-shm").exists()
+            {
                 return Err(Error::Store(format!(
                     "{}: cannot be read by this user: its {} file is missing, and only a user who may write the folder can create it; fix: run `pwsentry --db {} store migrate` once as the database's owner (it creates the file and keeps it)",
                     path.display(),
@@ -225,7 +225,9 @@ impl SqliteStore {
                     path.display()
                 )));
             }
-            other => other?,
+            let version = inspect(&tx, path)?;
+            tx.commit().map_err(err)?;
+            version
         };
         // SQLite opened the path again: it must still be the file checked.
         same_file(path, checked)?;
