@@ -301,6 +301,9 @@ fn admin_routes_need_the_token() {
     let out = Command::new(bin())
         .args(["--policy"])
         .arg(dir.path().join("policy.toml"))
+        // Never root's default, the system's database.
+        .arg("--db")
+        .arg(dir.path().join("token-test.db"))
         .args(["serve", "--listen", "127.0.0.1:0", "--admin-token-file"])
         .arg(dir.path().join("token"))
         .output()
