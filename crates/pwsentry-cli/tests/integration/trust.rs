@@ -1363,3 +1363,76 @@ fn a_reader_without_the_shared_memory_file_is_told_how_to_fix_it() {
     let out = env.run_with(&["--now", T0, "--json", "stale"], "", nobody());
     assert_eq!(out.code, 0, "{out:?}");
 }
+
+#[test]
+fn a_filter_file_everyone_may_write_is_refused() {
+    // The breach filter was opened without the policy's file rules: a 0666
+    // filter was used, so any local user could empty it and switch the
+    // breach check off for everyone. Blocklist filters likewise.
+    let env = Env::new("");
+    let list = write(env.home(), "list.txt", format!("{P1}\n"));
+    let cases = [
+        (
+            "breach",
+            "breach.pwsf",
+            "[breach]\nfilter = \"breach.pwsf\"\n",
+            "breached",
+        ),
+        (
+            "blocklist",
+            "block.pwsf",
+            "[strength]\nblocklists = [\"block.pwsf\"]\n",
+            "blocklist",
+        ),
+    ];
+    for (command, name, section, rule) in cases {
+        let filter = env.home().join(name);
+        let out = run(
+            env.home(),
+            &[
+                command,
+                "build",
+                "-o",
+                filter.to_str().unwrap(),
+                list.to_str().unwrap(),
+            ],
+            "",
+        );
+        assert_eq!(out.code, 0, "{out:?}");
+        let policy = write(
+            env.home(),
+            &format!("{command}.toml"),
+            format!("{FAST}{section}"),
+        );
+        let check = || {
+            run(
+                env.home(),
+                &["--policy", policy.to_str().unwrap(), "--json", "check"],
+                &format!("{P1}\n"),
+            )
+        };
+        chmod(&filter, 0o644);
+        let out = check();
+        assert_eq!(out.code, 1, "{out:?}");
+        let rules: Vec<String> = out.json()["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["rule"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(rules.iter().any(|r| r == rule), "{rules:?}");
+        chmod(&filter, 0o666);
+        let out = check();
+        assert_eq!(out.code, 78, "{name}: {out:?}");
+        let fix = format!("chmod o-w {}", filter.display());
+        assert!(
+            out.stderr.contains("writable by others") && out.stderr.contains(&fix),
+            "{name}: {out:?}"
+        );
+        // A FIFO in its place neither hangs nor is used.
+        std::fs::remove_file(&filter).unwrap();
+        mkfifo(&filter);
+        let out = check();
+        assert_eq!(out.code, 78, "{name}: {out:?}");
+    }
+}
