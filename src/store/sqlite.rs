@@ -188,9 +188,7 @@ impl SqliteStore {
 
     fn connect(path: &Path, checked: &std::fs::File, options: &OpenOptions) -> Result<SqliteStore> {
         for suffix in ["-wal", "-shm"] {
-            let mut side = path.as_os_str().to_owned();
-            side.push(suffix);
-            let side = PathBuf::from(side);
+            let side = side_file(path, suffix);
             match trusted_file::open(&side, FileRole::Database) {
                 Ok(_) => {}
                 Err(p) if p.is_not_found() => {}
@@ -204,7 +202,7 @@ impl SqliteStore {
             OpenFlags::SQLITE_OPEN_READ_WRITE
         };
         let flags = mode | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_NOFOLLOW;
-        let mut conn = Connection::open_with_flags(path, flags).map_err(err)?;
+        let mut conn = Connection::open_with_flags(sqlite_name(path), flags).map_err(err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         // Temporary tables and indexes stay in memory: SQLite would otherwise
         // put them in $SQLITE_TMPDIR or $TMPDIR, which the caller of a
@@ -216,6 +214,22 @@ impl SqliteStore {
         // creating right now is seen either before or after, never half made.
         let version = {
             let tx = conn.transaction().map_err(err)?;
+            // The first read opens the shared-memory file, which a reader
+            // who may not write the folder cannot create (a restored
+            // backup, or a database the sqlite3 shell closed last, has none).
+            let first = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+            if let Err(e) = &first
+                && options.read_only
+                && e.sqlite_error_code() == Some(ErrorCode::ReadOnly)
+                && !side_file(path, "-shm").exists()
+            {
+                return Err(Error::Store(format!(
+                    "{}: cannot be read by this user: its {} file is missing, and only a user who may write the folder can create it; fix: run `pwsentry --db {} store migrate` once as the database's owner (it creates the file and keeps it)",
+                    path.display(),
+                    side_file(path, "-shm").display(),
+                    path.display()
+                )));
+            }
             let version = inspect(&tx, path)?;
             tx.commit().map_err(err)?;
             version
@@ -488,6 +502,26 @@ fn same_file(path: &Path, checked: &std::fs::File) -> Result<()> {
     #[cfg(not(unix))]
     let _ = (path, checked);
     Ok(())
+}
+
+/// `path` with `suffix` appended: SQLite's `-wal` and `-shm` files.
+fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    let mut side = path.as_os_str().to_owned();
+    side.push(suffix);
+    PathBuf::from(side)
+}
+
+/// The name SQLite is given for `path`: a relative path is prefixed with
+/// `./`, so that SQLite reads every path as a file name. Without it, this
+/// bundled SQLite (built with URI file names on) would read `file:…` as a
+/// URI naming another file, or none (`file:x?mode=memory`), and `:memory:`
+/// as an in-memory database: the file checked would not be the file used.
+fn sqlite_name(path: &Path) -> PathBuf {
+    if path.is_relative() {
+        Path::new(".").join(path)
+    } else {
+        path.to_owned()
+    }
 }
 
 fn create_file(path: &Path) -> Result<()> {

@@ -53,9 +53,7 @@ pub struct GlobalArgs {
     /// Policy file [default: $PWSENTRY_POLICY, /etc/pwsentry/policy.toml, built-in; never the current directory]
     #[arg(long, global = true, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// History database [default: $PWSENTRY_DB, the policy's store.path, /var/lib/pwsentry/history.db as root, else $XDG_DATA_HOME/pwsentry/history.db]
-    #[arg(long, global = true, value_name = "FILE")]
-    /// History store: an SQLite file or a postgres:// URL [default: $PWSENTRY_DB, else $XDG_DATA_HOME/pwsentry/history.db]
+    /// History store: an SQLite file or a postgres:// URL [default: $PWSENTRY_DB, the policy's [store], /var/lib/pwsentry/history.db as root, else $XDG_DATA_HOME/pwsentry/history.db]
     #[arg(long, global = true, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
     /// The time to act at, RFC 3339 (e.g. 2026-01-31T12:00:00Z) [default: the clock]; writes refuse a time in the future
