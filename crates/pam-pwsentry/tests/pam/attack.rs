@@ -275,3 +275,66 @@ fn a_hostile_conversation_is_refused_cleanly_and_cheaply() {
     assert_ne!(sb.shadow_hash(), before);
     assert_eq!(sb.history().unwrap().entries().len(), 1);
 }
+
+/// `policy=` and `db=` naming what is not a regular file (a FIFO, which a
+/// blocking open would wait on forever, a device, a folder, a process's
+/// memory) fail closed at once, before anyone is asked for a password.
+#[test]
+fn odd_files_fail_closed_without_hanging() {
+    let mut sb = Sandbox::new();
+    let before = sb.shadow_hash();
+    let fifo = |name: &str, mode: u32| {
+        let path = sb.dir().join(name);
+        let out = Command::new("mkfifo")
+            .arg("-m")
+            .arg(format!("{mode:o}"))
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        path
+    };
+    let fifo_policy = fifo("fifo.toml", 0o644);
+    let fifo_db = fifo("fifo.db", 0o600);
+    let policy = sb.policy_path();
+    let db = sb.db_path();
+    let dir = sb.dir().to_owned();
+    for (p, d) in [
+        (fifo_policy.as_path(), db.as_path()),
+        (&policy, &fifo_db),
+        (Path::new("/dev/zero"), &db),
+        (&policy, Path::new("/dev/zero")),
+        (&dir, &db),
+        (&policy, &dir),
+        (&policy, Path::new("/proc/self/mem")),
+    ] {
+        let svc = sb.service(&format!(
+            "password requisite {{module}} policy={} db={}\n\
+             password [success=1 default=ignore] {UNIX}\n\
+             password requisite pam_deny.so\n\
+             password optional {{module}} record\n\
+             password required pam_permit.so\n",
+            p.display(),
+            d.display()
+        ));
+        let started = std::time::Instant::now();
+        let run = sb.pamtester(&svc, "chauthtok", &[STRONG, STRONG]);
+        assert!(!run.success, "{p:?} {d:?}: {}", run.output);
+        assert!(
+            run.output.contains("cannot be checked now"),
+            "{}",
+            run.output
+        );
+        assert!(!run.output.contains("New password:"), "{}", run.output);
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "{p:?} {d:?}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(sb.shadow_hash(), before);
+    }
+}
