@@ -338,3 +338,31 @@ fn odd_files_fail_closed_without_hanging() {
         assert_eq!(sb.shadow_hash(), before);
     }
 }
+
+/// `use_authtok` with no module before it that set a password: libpam has
+/// none to give, so the change fails at once, asking nothing, and nothing
+/// is set or recorded (not a check of an empty password that pam_unix
+/// then sets).
+#[test]
+fn use_authtok_without_an_earlier_module_fails_without_asking() {
+    let mut sb = Sandbox::new();
+    let before = sb.shadow_hash();
+    let svc = sb.service(&format!(
+        "password requisite {{module}} {{options}} use_authtok\n\
+         password [success=1 default=ignore] {UNIX}\n\
+         password requisite pam_deny.so\n\
+         password optional {{module}} record\n\
+         password required pam_permit.so\n"
+    ));
+    let run = sb.pamtester(&svc, "chauthtok", &[STRONG, STRONG]);
+    assert!(!run.success, "{}", run.output);
+    assert!(!run.output.contains("password:"), "asked:\n{}", run.output);
+    assert!(
+        run.output
+            .contains("Authentication token manipulation error"),
+        "{}",
+        run.output
+    );
+    assert_eq!(sb.shadow_hash(), before);
+    assert!(sb.history().is_none());
+}
