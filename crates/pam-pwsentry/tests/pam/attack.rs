@@ -366,3 +366,55 @@ fn use_authtok_without_an_earlier_module_fails_without_asking() {
     assert_eq!(sb.shadow_hash(), before);
     assert!(sb.history().is_none());
 }
+
+/// Several `passwd` runs for the same user at once (pam_unix serialises
+/// /etc/shadow by its lock; the history by SQLite's): every one that
+/// succeeds is recorded, none is lost or half written, and the password
+/// /etc/shadow ends with is in the history.
+#[test]
+fn concurrent_changes_of_one_user_are_all_recorded() {
+    use pwsentry::crypt::CryptHash;
+    use pwsentry::history::Argon2Hash;
+    let mut sb = Sandbox::new();
+    let svc = standard(&mut sb);
+    let passwords: Vec<String> = (1..=4)
+        .map(|i| format!("Conc#Orbit#Canyon{i}{i}"))
+        .collect();
+    let runs: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = passwords
+            .iter()
+            .map(|p| {
+                let (sb, svc) = (&sb, &svc);
+                s.spawn(move || sb.pamtester(svc, "chauthtok", &[p, p]))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for run in &runs {
+        assert!(run.success, "{}", run.output);
+    }
+    let history = sb.history().unwrap();
+    assert_eq!(
+        history.entries().len(),
+        passwords.len(),
+        "one entry per change"
+    );
+    let recorded = |p: &str| {
+        history.entries().iter().any(|e| {
+            Argon2Hash::parse(e.hash())
+                .unwrap()
+                .verify(p.as_bytes(), None)
+                .unwrap()
+        })
+    };
+    for p in &passwords {
+        assert!(recorded(p), "{p} not recorded");
+    }
+    let shadow = CryptHash::parse(&sb.shadow_hash()).unwrap();
+    assert!(
+        passwords
+            .iter()
+            .any(|p| shadow.verify(p.as_bytes()).unwrap()),
+        "/etc/shadow holds none of them"
+    );
+}
