@@ -4,7 +4,7 @@
 //! of the attack, asserting that it fails the way docs/pam.md says.
 
 use super::sandbox::Sandbox;
-use super::{STRONG, UNIX, standard};
+use super::{STRONG, STRONG2, UNIX, standard};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -147,8 +147,19 @@ fn a_hostile_environment_and_current_directory_change_nothing() {
          password required pam_permit.so\n",
         sb.policy_path().display()
     ));
-    let hostile_run = |answers: &[&str]| {
-        let mut cmd = Command::new("pamtester");
+    // As root (an administrator's reset), or as `passwd` runs for a user:
+    // setuid root, the real user id the caller's (setpriv).
+    let (uid, _) = sb.ids();
+    let hostile_run = |as_user: bool, answers: &[&str]| {
+        let mut cmd = if as_user {
+            let mut c = Command::new("setpriv");
+            c.arg(format!("--ruid={uid}"))
+                .arg("--euid=0")
+                .arg("pamtester");
+            c
+        } else {
+            Command::new("pamtester")
+        };
         cmd.args(["-v", &svc, &sb.user, "chauthtok"])
             .current_dir(h)
             .env("PWSENTRY_POLICY", h.join("policy.toml"))
@@ -165,7 +176,7 @@ fn a_hostile_environment_and_current_directory_change_nothing() {
         sb.answer(cmd, answers)
     };
     let before = sb.shadow_hash();
-    let run = hostile_run(&["a"]);
+    let run = hostile_run(false, &["a"]);
     assert!(
         !run.success,
         "the caller's rules were used:\n{}",
@@ -178,11 +189,28 @@ fn a_hostile_environment_and_current_directory_change_nothing() {
     );
     assert_eq!(sb.shadow_hash(), before);
 
-    let run = hostile_run(&[STRONG, STRONG]);
+    let run = hostile_run(false, &[STRONG, STRONG]);
     assert!(run.success, "{}", run.output);
     assert_ne!(sb.shadow_hash(), before);
     let history = sb.history().expect("recorded in the policy's folder");
     assert_eq!(history.entries().len(), 1);
+
+    // The user, through a setuid program: pam_unix asks for the current
+    // password first; the caller's rules still do not apply.
+    let before = sb.shadow_hash();
+    let run = hostile_run(true, &[STRONG, "a"]);
+    assert!(!run.success, "{}", run.output);
+    assert!(run.output.contains("Current password:"), "{}", run.output);
+    assert!(
+        run.output.contains("BAD PASSWORD: must be at least 8"),
+        "{}",
+        run.output
+    );
+    assert_eq!(sb.shadow_hash(), before);
+    let run = hostile_run(true, &[STRONG, STRONG2, STRONG2]);
+    assert!(run.success, "{}", run.output);
+    assert_ne!(sb.shadow_hash(), before);
+    assert_eq!(sb.history().unwrap().entries().len(), 2);
     assert_eq!(
         listing(h),
         before_listing,
