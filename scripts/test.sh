@@ -7,7 +7,9 @@
 #   openssl, curl  certificates and an HTTPS client for `serve --tls-cert`
 #                  and PostgreSQL over TLS
 #   tmux, sqlite3  the interactive prompt's tests; raw looks at the database
-#   libpam0g-dev   libpam.so to link the PAM module (crates/pam-pwsentry)
+#   libpam0g-dev   libpam.so to link the PAM module (crates/pam-pwsentry),
+#                  and libpam's headers for the small PAM application its
+#                  tests compile with cc (tests/pam/hostile_conv.c)
 #   pamtester      drives real PAM in the module's tests, which add a
 #                  throwaway user and /etc/pam.d files (as root) and let
 #                  the real pam_unix change /etc/shadow
