@@ -14,7 +14,7 @@
 //! It must not change a file it refuses, and its errors never contain a
 //! hash or a salt.
 
-use super::{AccountHistory, Append, EntryId, Expect, HistoryEntry, Store};
+use super::{AccountHistory, Append, EntryId, Expect, HistoryEntry, ReminderDays, Store};
 use crate::account::{AccountId, AccountsPolicy};
 use crate::error::{Error, Result};
 use crate::trusted_file::{self, FileRole};
@@ -67,6 +67,17 @@ const MIGRATIONS: &[Migration] = &[
      );
      CREATE INDEX failures_by_key ON failures (key, at);
      CREATE INDEX failures_by_at ON failures (at);",
+    ),
+    // 4: the reminder mail last sent per account (`pwsentry notify`), for
+    // the password set at `changed_at`; `days` 0 is the stale notice.
+    Migration::Sql(
+        "CREATE TABLE reminders (
+         account    TEXT PRIMARY KEY NOT NULL
+                    REFERENCES accounts (account) ON DELETE CASCADE,
+         changed_at INTEGER NOT NULL,
+         days       INTEGER NOT NULL CHECK (days >= 0),
+         sent_at    INTEGER NOT NULL
+     );",
     ),
 ];
 
@@ -660,6 +671,8 @@ impl Store for SqliteStore {
             .map_err(&err)?;
         tx.execute("DELETE FROM entries WHERE account = ?1", [account])
             .map_err(&err)?;
+        tx.execute("DELETE FROM reminders WHERE account = ?1", [account])
+            .map_err(&err)?;
         let removed = tx
             .execute("DELETE FROM accounts WHERE account = ?1", [account])
             .map_err(&err)?;
@@ -697,6 +710,73 @@ impl Store for SqliteStore {
                 break;
             }
         }
+        Ok(())
+    }
+
+    fn visit_reminders(
+        &self,
+        cutoff: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, &str)>,
+        visit: &mut dyn FnMut(&str, DateTime<Utc>, Option<ReminderDays>) -> ControlFlow<()>,
+    ) -> Result<()> {
+        let conn = self.lock()?;
+        let err = self.err();
+        // The (changed_at, account) index again, resumed after `after`;
+        // the join is one primary-key look-up per account.
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT a.account, a.changed_at, r.days
+                   FROM accounts a
+                   LEFT JOIN reminders r ON r.account = a.account AND r.changed_at = a.changed_at
+                  WHERE a.changed_at <= ?1 AND (a.changed_at, a.account) > (?2, ?3)
+                  ORDER BY a.changed_at, a.account",
+            )
+            .map_err(&err)?;
+        let (after_at, after_id) = after.map_or((i64::MIN, ""), |(t, a)| (seconds(t), a));
+        let mut rows = stmt
+            .query(params![seconds(cutoff), after_at, after_id])
+            .map_err(&err)?;
+        while let Some(row) = rows.next().map_err(&err)? {
+            let account = row
+                .get_ref(0)
+                .map_err(&err)?
+                .as_str()
+                .map_err(|e| err(e.into()))?;
+            let changed_at = time(&self.path, row.get(1).map_err(&err)?)?;
+            let reminded: Option<ReminderDays> = row.get(2).map_err(&err)?;
+            if visit(account, changed_at, reminded).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn note_reminder(
+        &self,
+        account: &str,
+        changed_at: DateTime<Utc>,
+        days: ReminderDays,
+        sent_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.writable()?;
+        let conn = self.lock()?;
+        // For the same password keep the most urgent reminder (and when it
+        // went out); a record of an earlier password is replaced, one of a
+        // later password is not.
+        conn.execute(
+            "INSERT INTO reminders (account, changed_at, days, sent_at)
+             SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM accounts WHERE account = ?1)
+             ON CONFLICT (account) DO UPDATE SET
+                 sent_at = CASE WHEN reminders.changed_at = excluded.changed_at
+                                 AND reminders.days <= excluded.days
+                                THEN reminders.sent_at ELSE excluded.sent_at END,
+                 days = CASE WHEN reminders.changed_at = excluded.changed_at
+                             THEN min(reminders.days, excluded.days) ELSE excluded.days END,
+                 changed_at = excluded.changed_at
+                 WHERE excluded.changed_at >= reminders.changed_at",
+            params![account, seconds(changed_at), days, seconds(sent_at)],
+        )
+        .map_err(self.err())?;
         Ok(())
     }
 

@@ -9,7 +9,7 @@ use super::{EXIT_OK, GlobalArgs};
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
-use pwsentry::store::{AccountHistory, Append, OpenOptions, SqliteStore, Store};
+use pwsentry::store::{AccountHistory, Append, OpenOptions, ReminderDays, SqliteStore, Store};
 use pwsentry::{Error, Policy};
 use serde_json::json;
 use std::io::Write;
@@ -133,6 +133,24 @@ impl Store for AnyStore {
     }
     fn clear_failures(&self, key: &str) -> pwsentry::Result<()> {
         self.as_store().clear_failures(key)
+    }
+    fn visit_reminders(
+        &self,
+        cutoff: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, &str)>,
+        visit: &mut dyn FnMut(&str, DateTime<Utc>, Option<ReminderDays>) -> ControlFlow<()>,
+    ) -> pwsentry::Result<()> {
+        self.as_store().visit_reminders(cutoff, after, visit)
+    }
+    fn note_reminder(
+        &self,
+        account: &str,
+        changed_at: DateTime<Utc>,
+        days: ReminderDays,
+        sent_at: DateTime<Utc>,
+    ) -> pwsentry::Result<()> {
+        self.as_store()
+            .note_reminder(account, changed_at, days, sent_at)
     }
 }
 
