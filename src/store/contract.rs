@@ -358,7 +358,10 @@ fn reminders_follow_the_password(store: &dyn Store) {
     );
     // A new password starts afresh, and its reminders replace the old one's.
     add(store, "a", &[entry(3, "a2")], 5);
-    assert_eq!(reminded(store, t(3), Some((t(2), "b"))), [("a".to_owned(), t(3), None)]);
+    assert_eq!(
+        reminded(store, t(3), Some((t(2), "b"))),
+        [("a".to_owned(), t(3), None)]
+    );
     store.note_reminder("a", t(3), 14, sent).unwrap();
     assert_eq!(reminded(store, t(3), Some((t(2), "b")))[0].2, Some(14));
     // A late record for the earlier password does not replace the new one's.
@@ -369,7 +372,10 @@ fn reminders_follow_the_password(store: &dyn Store) {
     // Forgetting deletes the record: the same history again has none.
     assert!(store.forget("b").unwrap());
     add(store, "b", &[entry(2, "b")], 5);
-    assert_eq!(reminded(store, t(2), Some((t(1), "old"))), [("b".to_owned(), t(2), None)]);
+    assert_eq!(
+        reminded(store, t(2), Some((t(1), "old"))),
+        [("b".to_owned(), t(2), None)]
+    );
     let mut n = 0;
     store
         .visit_reminders(t(10_000), None, &mut |_, _, _| {

@@ -2,7 +2,9 @@
 //! not outlive the process. Same contract as the SQLite store; nothing here
 //! touches the file system.
 
-use super::{AccountHistory, Append, EntryId, Expect, HistoryEntry, ReminderDays, Store};
+use super::{
+    AccountHistory, Append, EntryId, Expect, HistoryEntry, ReminderDays, ReminderVisit, Store,
+};
 use crate::error::{Error, Result};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::BTreeMap;
@@ -127,7 +129,7 @@ impl Store for MemoryStore {
         &self,
         cutoff: DateTime<Utc>,
         after: Option<(DateTime<Utc>, &str)>,
-        visit: &mut dyn FnMut(&str, DateTime<Utc>, Option<ReminderDays>) -> ControlFlow<()>,
+        visit: &mut ReminderVisit<'_>,
     ) -> Result<()> {
         let mut due: Vec<(DateTime<Utc>, String, Option<ReminderDays>)> = {
             let state = self.lock()?;

@@ -199,7 +199,7 @@ pub trait Store: Send + Sync {
         &self,
         cutoff: DateTime<Utc>,
         after: Option<(DateTime<Utc>, &str)>,
-        visit: &mut dyn FnMut(&str, DateTime<Utc>, Option<ReminderDays>) -> ControlFlow<()>,
+        visit: &mut ReminderVisit<'_>,
     ) -> Result<()> {
         let _ = (cutoff, after, visit);
         Err(unsupported_reminders())
@@ -236,6 +236,10 @@ pub trait Store: Send + Sync {
 /// [`STALE_NOTICE`] (`0`) for the notice sent once the password is stale.
 /// Smaller is more urgent.
 pub type ReminderDays = u32;
+
+/// What [`Store::visit_reminders`] calls: `(account, changed_at, reminded)`.
+pub type ReminderVisit<'a> =
+    dyn FnMut(&str, DateTime<Utc>, Option<ReminderDays>) -> ControlFlow<()> + 'a;
 
 /// The [`ReminderDays`] of the notice sent when a password is stale.
 pub const STALE_NOTICE: ReminderDays = 0;

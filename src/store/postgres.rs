@@ -20,7 +20,9 @@
 //! It must not print, read the clock or the environment, and its errors
 //! never contain the connection password, a hash or a salt.
 
-use super::{AccountHistory, Append, EntryId, Expect, HistoryEntry, ReminderDays, Store};
+use super::{
+    AccountHistory, Append, EntryId, Expect, HistoryEntry, ReminderDays, ReminderVisit, Store,
+};
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
 use postgres::error::SqlState;
@@ -863,7 +865,7 @@ impl Store for PostgresStore {
         &self,
         cutoff: DateTime<Utc>,
         after: Option<(DateTime<Utc>, &str)>,
-        visit: &mut dyn FnMut(&str, DateTime<Utc>, Option<ReminderDays>) -> ControlFlow<()>,
+        visit: &mut ReminderVisit<'_>,
     ) -> Result<()> {
         let mut client = self.client()?;
         let err = |e: postgres::Error| self.map(&e);
@@ -881,7 +883,9 @@ impl Store for PostgresStore {
         let portal = match after {
             None => tx.bind(&format!("{SELECT}{ORDER}"), &[&cutoff]),
             Some((at, account)) => tx.bind(
-                &format!("{SELECT} AND (a.changed_at, a.account) > ($2::timestamptz, $3::text){ORDER}"),
+                &format!(
+                    "{SELECT} AND (a.changed_at, a.account) > ($2::timestamptz, $3::text){ORDER}"
+                ),
                 &[&cutoff, &at, &account],
             ),
         }

@@ -14,7 +14,9 @@
 //! It must not change a file it refuses, and its errors never contain a
 //! hash or a salt.
 
-use super::{AccountHistory, Append, EntryId, Expect, HistoryEntry, ReminderDays, Store};
+use super::{
+    AccountHistory, Append, EntryId, Expect, HistoryEntry, ReminderDays, ReminderVisit, Store,
+};
 use crate::account::{AccountId, AccountsPolicy};
 use crate::error::{Error, Result};
 use crate::trusted_file::{self, FileRole};
@@ -717,7 +719,7 @@ impl Store for SqliteStore {
         &self,
         cutoff: DateTime<Utc>,
         after: Option<(DateTime<Utc>, &str)>,
-        visit: &mut dyn FnMut(&str, DateTime<Utc>, Option<ReminderDays>) -> ControlFlow<()>,
+        visit: &mut ReminderVisit<'_>,
     ) -> Result<()> {
         let conn = self.lock()?;
         let err = self.err();

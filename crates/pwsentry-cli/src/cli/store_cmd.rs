@@ -9,7 +9,9 @@ use super::{EXIT_OK, GlobalArgs};
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
-use pwsentry::store::{AccountHistory, Append, OpenOptions, ReminderDays, SqliteStore, Store};
+use pwsentry::store::{
+    AccountHistory, Append, OpenOptions, ReminderDays, ReminderVisit, SqliteStore, Store,
+};
 use pwsentry::{Error, Policy};
 use serde_json::json;
 use std::io::Write;
@@ -138,7 +140,7 @@ impl Store for AnyStore {
         &self,
         cutoff: DateTime<Utc>,
         after: Option<(DateTime<Utc>, &str)>,
-        visit: &mut dyn FnMut(&str, DateTime<Utc>, Option<ReminderDays>) -> ControlFlow<()>,
+        visit: &mut ReminderVisit<'_>,
     ) -> pwsentry::Result<()> {
         self.as_store().visit_reminders(cutoff, after, visit)
     }
