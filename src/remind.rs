@@ -804,7 +804,7 @@ impl AddressMap {
             Error::Policy(crate::error::PolicyError {
                 origin: origin.clone(),
                 line,
-                column: None,
+                column: line.map(|_| 1),
                 message: format!("address map: {message}"),
             })
         };

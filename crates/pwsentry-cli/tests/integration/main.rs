@@ -12,6 +12,8 @@ mod history;
 #[cfg(unix)] // file modes, other users, /proc
 mod hostile;
 mod import;
+#[cfg(unix)] // aiosmtpd, file modes
+mod notify;
 mod policy;
 #[cfg(unix)] // a PostgreSQL server on a Unix socket
 mod postgres;
