@@ -7,6 +7,8 @@
 #   openssl, curl  certificates and an HTTPS client for `serve --tls-cert`
 #                  and PostgreSQL over TLS
 #   tmux, sqlite3  the interactive prompt's tests; raw looks at the database
+#   python3-aiosmtpd  a real SMTP server that receives `pwsentry notify`'s
+#                  reminder mails (started by the tests on 127.0.0.1)
 # then runs every unit, integration and doc test of the workspace. Needs
 # root (or sudo) the first time; later runs skip what is installed.
 set -euo pipefail
@@ -19,6 +21,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+# Debian's python3 (/usr/bin), whatever python3 comes first in PATH.
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || need+=(python3-aiosmtpd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing (for the tests' real components): ${need[*]}"
   sudo_cmd=""

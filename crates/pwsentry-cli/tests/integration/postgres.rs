@@ -177,10 +177,10 @@ fn read_only_commands_create_nothing() {
     let out = run(&pg, &["store", "migrate"], "");
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
-        out.stdout.contains("schema version 2, up to date"),
+        out.stdout.contains("schema version 3, up to date"),
         "{out:?}"
     );
-    assert_eq!(pg.sql("SELECT version FROM pwsentry.schema_version"), "2");
+    assert_eq!(pg.sql("SELECT version FROM pwsentry.schema_version"), "3");
 }
 
 #[test]
