@@ -8,12 +8,20 @@ tests can check recipients, headers and body without a MIME parser.
 
 A recipient whose address starts with "reject" is refused at RCPT
 (550), so the tests can see one refused mail among accepted ones.
+
+Run as a script, it serves STARTTLS and requires SMTP AUTH (PLAIN or
+LOGIN, only after STARTTLS) with one user and password, which aiosmtpd's
+command line cannot set up:
+
+    python3 tests/support/smtp_sink.py PORT OUT_DIR CERT KEY USER PASSWORD
 """
 
 import email
 import email.policy
 import json
 import os
+import ssl
+import sys
 import time
 import uuid
 
@@ -58,3 +66,35 @@ class JsonSink:
             json.dump(record, f)
         os.rename(tmp, os.path.join(self.out_dir, name))
         return "250 Message accepted for delivery"
+
+
+def main(port, out_dir, cert, key, user, password):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = (
+            getattr(auth_data, "login", None) == user.encode()
+            and getattr(auth_data, "password", None) == password.encode()
+        )
+        return AuthResult(success=ok, handled=False)
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    controller = Controller(
+        JsonSink(out_dir),
+        hostname="127.0.0.1",
+        port=int(port),
+        tls_context=context,
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_required=True,
+        auth_require_tls=True,
+    )
+    controller.start()
+    while True:  # until the test kills it
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

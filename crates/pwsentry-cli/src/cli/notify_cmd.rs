@@ -363,10 +363,21 @@ impl Sender {
             .map_err(|e| SendError::Rejected(format!("cannot build the message: {e}")))?;
         match self.transport.send(&message) {
             Ok(_) => Ok(()),
-            Err(e) if e.is_permanent() || e.is_transient() => Err(SendError::Rejected(format!(
-                "refused by the SMTP server: {}",
-                chain(&e)
-            ))),
+            Err(e) if e.is_permanent() || e.is_transient() => {
+                let why = format!("refused by the SMTP server: {}", chain(&e));
+                // Refusals that hold for every mail of the run (service
+                // closing, authentication required or failed, TLS
+                // unavailable) stop it; others concern this mail only.
+                let code = e.status().map(|c| c.to_string());
+                if matches!(
+                    code.as_deref(),
+                    Some("421" | "454" | "530" | "534" | "535" | "538")
+                ) {
+                    Err(SendError::Unreachable(why))
+                } else {
+                    Err(SendError::Rejected(why))
+                }
+            }
             Err(e) => Err(SendError::Unreachable(chain(&e))),
         }
     }

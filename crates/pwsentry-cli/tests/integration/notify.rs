@@ -5,7 +5,7 @@
 //! `import --set-at` (writes use the system clock, so `notify` takes no
 //! `--now`); a later threshold is reached by shortening `max_age_days`.
 
-use crate::util::{Output, pwsentry, root, write};
+use crate::util::{Output, pwsentry, root, write, write_private};
 use chrono::{Duration, SecondsFormat, Utc};
 use serde_json::Value;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -40,6 +40,8 @@ struct SmtpSink {
 }
 
 impl SmtpSink {
+    /// aiosmtpd's own command line, with the JSON handler; STARTTLS
+    /// (required) with `tls`.
     fn start(dir: &Path, port: u16, tls: Option<(&Path, &Path)>) -> SmtpSink {
         let out = dir.join(format!("received-{port}"));
         let mut cmd = Command::new(python());
@@ -50,8 +52,32 @@ impl SmtpSink {
         }
         cmd.args(["-c", "smtp_sink.JsonSink"])
             .arg(&out)
-            .env("PYTHONPATH", root().join("tests/support"))
-            .stdin(Stdio::null())
+            .env("PYTHONPATH", root().join("tests/support"));
+        SmtpSink::spawn(cmd, port, out)
+    }
+
+    /// The sink's own script: STARTTLS, and AUTH required with `user`
+    /// and `password`.
+    fn start_with_auth(
+        dir: &Path,
+        port: u16,
+        tls: (&Path, &Path),
+        user: &str,
+        password: &str,
+    ) -> SmtpSink {
+        let out = dir.join(format!("received-{port}"));
+        let mut cmd = Command::new(python());
+        cmd.arg(root().join("tests/support/smtp_sink.py"))
+            .arg(port.to_string())
+            .arg(&out)
+            .arg(tls.0)
+            .arg(tls.1)
+            .args([user, password]);
+        SmtpSink::spawn(cmd, port, out)
+    }
+
+    fn spawn(mut cmd: Command, port: u16, out: PathBuf) -> SmtpSink {
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         let mut child = cmd
@@ -655,4 +681,82 @@ fn notify_needs_a_private_auth_file() {
         out.stderr
     );
     assert!(!out.stderr.contains("SmtpS3cret"));
+}
+
+#[test]
+fn smtp_auth_over_starttls() {
+    let env = Env::new();
+    write(env.path(), "addresses.txt", "");
+    env.password_set("bob@example.com", 85);
+    env.password_set("carol@example.com", 100);
+    let (ca, cert, key) = certificates(env.path());
+    let port = free_port();
+    let sink = SmtpSink::start_with_auth(
+        env.path(),
+        port,
+        (&cert, &key),
+        "pwsentry",
+        "Smtp-S3cret-pass",
+    );
+    let policy = |auth: &str| {
+        write_private(env.path(), auth, format!("pwsentry\n{auth}\n"));
+        env.policy_with(
+            90,
+            port,
+            &format!(
+                "tls = \"starttls\"\ntls_ca_file = \"{}\"\nauth_file = \"{auth}\"\n",
+                ca.display()
+            ),
+        )
+    };
+    let fix = |p: PathBuf, name: &str| {
+        write(
+            env.path(),
+            name,
+            std::fs::read_to_string(p)
+                .unwrap()
+                .replace("smtp_host = \"127.0.0.1\"", "smtp_host = \"localhost\""),
+        )
+    };
+    // The wrong password: nothing sent, the run stopped at the first
+    // refusal (it would be refused for every mail), no password shown.
+    let wrong = fix(policy("Wrong-pass-123"), "wrong.toml");
+    let out = env.notify(&wrong, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.json_lines().len(), 1, "{out:?}");
+    assert!(
+        out.stderr.contains("535") && out.stderr.contains("retried on the next run"),
+        "{}",
+        out.stderr
+    );
+    assert!(sink.messages().is_empty());
+    for secret in ["Wrong-pass-123", "Smtp-S3cret-pass"] {
+        assert!(
+            !out.stdout.contains(secret) && !out.stderr.contains(secret),
+            "{out:?}"
+        );
+    }
+    assert_eq!(
+        env.notify(&wrong, &["--dry-run"]).json_lines().len(),
+        2,
+        "not remembered"
+    );
+    // Without credentials the server refuses the mail (AUTH required).
+    let none = fix(
+        env.policy_with(
+            90,
+            port,
+            &format!("tls = \"starttls\"\ntls_ca_file = \"{}\"\n", ca.display()),
+        ),
+        "none.toml",
+    );
+    assert_eq!(env.notify(&none, &[]).code, 1);
+    assert!(sink.messages().is_empty());
+    // The right one.
+    let right = fix(policy("Smtp-S3cret-pass"), "right.toml");
+    let out = env.notify(&right, &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let got = sink.messages();
+    assert_eq!(by_recipient(&got).len(), 2);
+    assert!(got.iter().all(|m| m["tls"] == true));
 }
