@@ -10,7 +10,7 @@
 //! SMTP password (from `auth_file`) never appears in an error.
 
 use super::store_cmd::{AnyStore, Location, Opening};
-use super::{EXIT_OK, EXIT_REJECTED, GlobalArgs};
+use super::{EXIT_OK, EXIT_REJECTED, GlobalArgs, render};
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Args;
@@ -109,9 +109,9 @@ pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
         g.now()
     } else {
         if g.now.is_some() {
-            bail!(
-                "--now is accepted only with --dry-run: reminders are sent and remembered at the system clock's time"
-            );
+            return Err(render::usage(
+                "--now is accepted only with --dry-run: reminders are sent and remembered at the system clock's time",
+            ));
         }
         Utc::now()
     };
@@ -214,14 +214,26 @@ pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
     }
     out.flush().context("cannot write to stdout")?;
     drop(out);
+    // Reported like errors (`--json`: an error object), though the run
+    // itself finished: exit 1, not 2.
     if let Some(why) = &unreachable {
-        eprintln!(
-            "pwsentry: error: the SMTP server {}:{} cannot be used ({why}); {sent} reminders sent, the others are retried on the next run",
-            notify.smtp_host, notify.smtp_port
+        render::print_error(
+            &render::coded(
+                "smtp_unavailable",
+                format!(
+                    "the SMTP server {}:{} cannot be used ({why}); {sent} reminders sent, the others are retried on the next run",
+                    notify.smtp_host, notify.smtp_port
+                ),
+            ),
+            g.json,
         );
     } else if failed > 0 {
-        eprintln!(
-            "pwsentry: error: {failed} reminders were not sent; they are retried on the next run"
+        render::print_error(
+            &render::coded(
+                "not_sent",
+                format!("{failed} reminders were not sent; they are retried on the next run"),
+            ),
+            g.json,
         );
     }
     Ok(if failed > 0 || unreachable.is_some() {

@@ -428,6 +428,8 @@ fn an_unreachable_server_fails_the_run_and_the_next_run_sends() {
         "{}",
         out.stderr
     );
+    let error: Value = serde_json::from_str(out.stderr.trim()).unwrap();
+    assert_eq!(error["error"]["code"], "smtp_unavailable", "{error}");
     let lines = out.json_lines();
     assert_eq!(
         lines.len(),
