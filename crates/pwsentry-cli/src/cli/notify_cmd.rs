@@ -201,6 +201,8 @@ pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
                 break 'batches;
             }
         }
+        // What went out is on record in the store; show it too.
+        out.flush().context("cannot write to stdout")?;
         if !full {
             break;
         }

@@ -12,7 +12,8 @@ use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-const PHC: &str = "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$SGFzaGhhc2hoYXNoaGFzaA";
+pub(crate) const PHC: &str =
+    "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$SGFzaGhhc2hoYXNoaGFzaA";
 
 /// The Python that has aiosmtpd (Debian's, not a pyenv or venv one).
 fn python() -> &'static str {
@@ -24,7 +25,7 @@ fn python() -> &'static str {
 }
 
 /// A loopback port nothing listens on (right now).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .unwrap()
         .local_addr()
@@ -33,16 +34,16 @@ fn free_port() -> u16 {
 }
 
 /// A running aiosmtpd; stopped when dropped.
-struct SmtpSink {
+pub(crate) struct SmtpSink {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     out: PathBuf,
 }
 
 impl SmtpSink {
     /// aiosmtpd's own command line, with the JSON handler; STARTTLS
     /// (required) with `tls`.
-    fn start(dir: &Path, port: u16, tls: Option<(&Path, &Path)>) -> SmtpSink {
+    pub(crate) fn start(dir: &Path, port: u16, tls: Option<(&Path, &Path)>) -> SmtpSink {
         let out = dir.join(format!("received-{port}"));
         let mut cmd = Command::new(python());
         cmd.args(["-m", "aiosmtpd", "-n", "-l"])
@@ -102,7 +103,7 @@ impl SmtpSink {
     }
 
     /// Every message received so far, oldest first.
-    fn messages(&self) -> Vec<Value> {
+    pub(crate) fn messages(&self) -> Vec<Value> {
         let Ok(dir) = std::fs::read_dir(&self.out) else {
             return Vec::new();
         };
@@ -126,7 +127,7 @@ impl Drop for SmtpSink {
     }
 }
 
-fn ago(days: i64) -> String {
+pub(crate) fn ago(days: i64) -> String {
     (Utc::now() - Duration::days(days)).to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
