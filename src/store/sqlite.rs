@@ -31,6 +31,9 @@ use std::time::Duration;
 /// The schema version this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
+/// The schema version that added the `reminders` table.
+const REMINDERS_VERSION: u32 = 4;
+
 /// `PRAGMA application_id` of pwsentry databases ("pwse").
 const APPLICATION_ID: i32 = 0x7077_7365;
 
@@ -141,6 +144,9 @@ pub struct SqliteStore {
     path: PathBuf,
     conn: Mutex<Connection>,
     read_only: bool,
+    /// The schema version of the file: below [`SCHEMA_VERSION`] only when
+    /// opened read-only (nothing is migrated then).
+    version: u32,
 }
 
 impl SqliteStore {
@@ -241,6 +247,7 @@ impl SqliteStore {
                 path: path.to_owned(),
                 conn: Mutex::new(conn),
                 read_only: true,
+                version,
             });
         }
         if version == 0 {
@@ -278,6 +285,7 @@ impl SqliteStore {
             path: path.to_owned(),
             conn: Mutex::new(conn),
             read_only: false,
+            version: SCHEMA_VERSION,
         })
     }
 
@@ -724,16 +732,22 @@ impl Store for SqliteStore {
         let conn = self.lock()?;
         let err = self.err();
         // The (changed_at, account) index again, resumed after `after`;
-        // the join is one primary-key look-up per account.
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT a.account, a.changed_at, r.days
-                   FROM accounts a
-                   LEFT JOIN reminders r ON r.account = a.account AND r.changed_at = a.changed_at
-                  WHERE a.changed_at <= ?1 AND (a.changed_at, a.account) > (?2, ?3)
-                  ORDER BY a.changed_at, a.account",
-            )
-            .map_err(&err)?;
+        // the join is one primary-key look-up per account. A file opened
+        // read-only before migration 4 has no reminders table: nothing was
+        // ever sent from it.
+        let sql = if self.version >= REMINDERS_VERSION {
+            "SELECT a.account, a.changed_at, r.days
+               FROM accounts a
+               LEFT JOIN reminders r ON r.account = a.account AND r.changed_at = a.changed_at
+              WHERE a.changed_at <= ?1 AND (a.changed_at, a.account) > (?2, ?3)
+              ORDER BY a.changed_at, a.account"
+        } else {
+            "SELECT a.account, a.changed_at, NULL
+               FROM accounts a
+              WHERE a.changed_at <= ?1 AND (a.changed_at, a.account) > (?2, ?3)
+              ORDER BY a.changed_at, a.account"
+        };
+        let mut stmt = conn.prepare_cached(sql).map_err(&err)?;
         let (after_at, after_id) = after.map_or((i64::MIN, ""), |(t, a)| (seconds(t), a));
         let mut rows = stmt
             .query(params![seconds(cutoff), after_at, after_id])
@@ -1136,6 +1150,54 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_schema_3_file_read_only_has_no_reminders_and_migrates_to_4() {
+        use crate::store::{NewEntry, Retention};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let entries = [NewEntry::new(at, "$6$salt$hash", false)];
+        let append = Append {
+            salt: &[1; 16],
+            entries: &entries,
+            expect: Expect::Anything,
+            retention: Retention::new(5, None),
+        };
+        store.append("a", &append).unwrap();
+        drop(store);
+        // As pwsentry before reminders left it.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("DROP TABLE reminders; PRAGMA user_version = 3;")
+            .unwrap();
+        drop(conn);
+        let ro = SqliteStore::open_with(&path, &OpenOptions::new().read_only(true))
+            .unwrap()
+            .unwrap();
+        let mut seen = Vec::new();
+        ro.visit_reminders(at, None, &mut |a, t, days| {
+            seen.push((a.to_owned(), t, days));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(seen, [("a".to_owned(), at, None)]);
+        drop(ro);
+        let rw = SqliteStore::open(&path).unwrap();
+        rw.note_reminder("a", at, 7, at).unwrap();
+        let mut seen = Vec::new();
+        rw.visit_reminders(at, None, &mut |_, _, days| {
+            seen.push(days);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            [Some(7)],
+            "migration 4 added the table, the history kept"
+        );
+        assert_eq!(rw.history("a").unwrap().unwrap().entries().len(), 1);
     }
 
     #[test]

@@ -93,6 +93,39 @@ fn config_error(origin: &str, message: String) -> anyhow::Error {
     .into()
 }
 
+/// What `[notify]` needs beyond the policy's own validation: the sender
+/// as lettre parses it, and the address map's lines.
+fn checked(
+    policy: &Policy,
+    notify: &NotifyPolicy,
+    origin: &str,
+) -> anyhow::Result<(Mailbox, Option<AddressMap>)> {
+    let from: Mailbox = notify.from.parse().map_err(|e| {
+        config_error(
+            origin,
+            format!("notify.from {:?} is not a mail address: {e}", notify.from),
+        )
+    })?;
+    let map = notify
+        .address_map
+        .as_deref()
+        .map(|p| AddressMap::load(p, policy.accounts()))
+        .transpose()?;
+    Ok((from, map))
+}
+
+/// For `policy check`: the checks `notify` makes before it sends (the
+/// sender's address, the address map), when the policy has `[notify]`.
+///
+/// # Errors
+/// As `notify` would fail: exit 78 with the file and the problem.
+pub fn check_policy(policy: &Policy, origin: &str) -> anyhow::Result<()> {
+    if let Some(notify) = policy.notify() {
+        checked(policy, notify, origin)?;
+    }
+    Ok(())
+}
+
 /// Runs `notify`.
 pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
     let policy = g.load_policy()?;
@@ -115,17 +148,7 @@ pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
         }
         Utc::now()
     };
-    let from: Mailbox = notify.from.parse().map_err(|e| {
-        config_error(
-            &origin,
-            format!("notify.from {:?} is not a mail address: {e}", notify.from),
-        )
-    })?;
-    let map = notify
-        .address_map
-        .as_deref()
-        .map(|p| AddressMap::load(p, policy.accounts()))
-        .transpose()?;
+    let (from, map) = checked(&policy, notify, &origin)?;
     let store = open(g, &policy, args.dry_run)?;
     let mut sender = if args.dry_run {
         None

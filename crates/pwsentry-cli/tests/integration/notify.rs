@@ -517,6 +517,9 @@ fn configuration_problems_are_named() {
     let out = env.run(&bad, &["notify", "--dry-run"], "");
     assert_eq!(out.code, 78, "{out:?}");
     assert!(out.stderr.contains("notify.from"), "{}", out.stderr);
+    let out = pwsentry(["policy", "check", &bad.display().to_string()]).run();
+    assert_eq!(out.code, 78, "policy check catches it too: {out:?}");
+    assert!(out.stderr.contains("notify.from"), "{}", out.stderr);
 
     write(env.path(), "addresses.txt", "bob@example.com\n");
     let out = env.run(&env.policy(90, 25), &["notify", "--dry-run"], "");
