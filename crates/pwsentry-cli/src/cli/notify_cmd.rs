@@ -149,6 +149,11 @@ pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
         Utc::now()
     };
     let (from, map) = checked(&policy, notify, &origin)?;
+    if policy.rotation().max_age_days == 0 {
+        eprintln!(
+            "pwsentry: warning: rotation.max_age_days is 0 in {origin}: no password expires, so no reminder is ever due"
+        );
+    }
     let store = open(g, &policy, args.dry_run)?;
     let mut sender = if args.dry_run {
         None

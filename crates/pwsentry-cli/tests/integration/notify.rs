@@ -275,6 +275,26 @@ fn reminders_go_out_once_per_threshold_through_a_real_smtp_server() {
         );
     }
     assert!(sink.messages().is_empty(), "a dry run sends nothing");
+    let out = env.notify(&policy, &["--dry-run"]);
+    let erin = out
+        .json_lines()
+        .into_iter()
+        .find(|l| l["account"] == "erin@example.com")
+        .unwrap();
+    assert_eq!(
+        (&erin["days_left"], &erin["address"], &erin["reminder"]),
+        (
+            &Value::from(10),
+            &Value::from("erin.home@example.org"),
+            &Value::from("14d")
+        ),
+        "{erin}"
+    );
+    let changed =
+        chrono::DateTime::parse_from_rfc3339(erin["changed_at"].as_str().unwrap()).unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(erin["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!(expires - changed, Duration::days(90), "{erin}");
     let text = env.run(&policy, &["notify", "--dry-run"], "");
     assert!(
         text.stdout.contains("3 due (dry run")
@@ -687,6 +707,15 @@ fn notify_needs_a_private_auth_file() {
         out.stderr
     );
     assert!(!out.stderr.contains("SmtpS3cret"));
+    // One line only: the password line is missing.
+    write_private(env.path(), "smtp-auth", "pwsentry\n");
+    let out = env.notify(&policy, &[]);
+    assert_eq!(out.code, 78, "{out:?}");
+    assert!(
+        out.stderr.contains("the password on the second"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
