@@ -24,7 +24,6 @@ pub use format::{FORMAT_VERSION, FilterKind, FingerprintBits, Header, MAX_DESCRI
 use format::{DIR_ENTRY_LEN, Group, HEADER_LEN};
 use map::FileMap;
 use sha1::{Digest, Sha1};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;

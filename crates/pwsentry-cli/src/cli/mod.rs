@@ -8,6 +8,7 @@ mod history_cmds;
 mod input;
 mod mail_target;
 mod man;
+mod notify_cmd;
 mod policy_cmd;
 mod policy_init;
 mod render;
@@ -77,6 +78,8 @@ pub enum Command {
     Status(history_cmds::AccountArgs),
     /// List every account whose password is stale or expiring
     Stale,
+    /// Mail a reminder to every account whose password expires soon, and a notice once it is stale (from cron)
+    Notify(notify_cmd::NotifyArgs),
     /// Delete an account and its history
     Forget(history_cmds::AccountArgs),
     /// Choose a new password at an interactive prompt with a live strength meter, and record it
@@ -324,6 +327,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Import(args) => history_cmds::import(g, &args),
         Command::Status(args) => history_cmds::status(g, &args),
         Command::Stale => history_cmds::stale(g),
+        Command::Notify(args) => notify_cmd::run(g, &args),
         Command::Forget(args) => history_cmds::forget(g, &args),
         Command::Set(args) => set::run(g, &args),
         Command::Generate(args) => generate_cmd::run(g, &args),

@@ -9,7 +9,9 @@ use super::{EXIT_OK, GlobalArgs};
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
-use pwsentry::store::{AccountHistory, Append, OpenOptions, SqliteStore, Store};
+use pwsentry::store::{
+    AccountHistory, Append, OpenOptions, ReminderDays, ReminderVisit, SqliteStore, Store,
+};
 use pwsentry::{Error, Policy};
 use serde_json::json;
 use std::io::Write;
@@ -173,6 +175,24 @@ impl Store for AnyStore {
     }
     fn clear_failures(&self, key: &str) -> pwsentry::Result<()> {
         self.as_store().clear_failures(key)
+    }
+    fn visit_reminders(
+        &self,
+        cutoff: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, &str)>,
+        visit: &mut ReminderVisit<'_>,
+    ) -> pwsentry::Result<()> {
+        self.as_store().visit_reminders(cutoff, after, visit)
+    }
+    fn note_reminder(
+        &self,
+        account: &str,
+        changed_at: DateTime<Utc>,
+        days: ReminderDays,
+        sent_at: DateTime<Utc>,
+    ) -> pwsentry::Result<()> {
+        self.as_store()
+            .note_reminder(account, changed_at, days, sent_at)
     }
 }
 
