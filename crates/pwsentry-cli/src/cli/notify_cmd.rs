@@ -14,6 +14,7 @@ use super::{EXIT_OK, EXIT_REJECTED, GlobalArgs, render};
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Args;
+use lettre::Address;
 use lettre::Transport as _;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
@@ -154,7 +155,7 @@ pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
             "pwsentry: warning: rotation.max_age_days is 0 in {origin}: no password expires, so no reminder is ever due"
         );
     }
-    let store = open(g, &policy, args.dry_run)?;
+    let (store, _lock) = open(g, &policy, args.dry_run)?;
     let mut sender = if args.dry_run {
         None
     } else {
@@ -175,6 +176,7 @@ pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
             |r| {
                 let mail = notify
                     .address_for(r.account, map.as_ref())
+                    .and_then(|to| recipient(&to).map(|_| to))
                     .and_then(|to| notify.mail(r, to));
                 batch.push(Due {
                     account: r.account.to_owned(),
@@ -313,22 +315,61 @@ fn print_row(out: &mut dyn Write, json: bool, due: &Due, outcome: &Outcome) -> a
     Ok(())
 }
 
+/// The recipient of a mail: one plain address (`user@domain`). An account
+/// id may hold `<`, `>`, `,` and quotes, and the `{account}` pattern
+/// passes them on: parsed as a mailbox, `alice<eve@evil.example>` would be
+/// a display name with eve's address behind it.
+fn recipient(to: &str) -> Result<Address, String> {
+    to.parse::<Address>()
+        .map_err(|e| format!("{to:?} is not a plain mail address (user@domain): {e}"))
+}
+
 /// Opens the store: read-only for a dry run; for sending, an existing one
 /// (a missing store is an error, as for `stale`: a typo in `--db` must not
-/// look like "nothing due").
-fn open(g: &GlobalArgs, policy: &Policy, dry_run: bool) -> anyhow::Result<AnyStore> {
+/// look like "nothing due"), locked for the run (see [`lock_run`]).
+fn open(
+    g: &GlobalArgs,
+    policy: &Policy,
+    dry_run: bool,
+) -> anyhow::Result<(AnyStore, Option<std::fs::File>)> {
     let path = g.db_path(policy)?;
+    let location = Location::parse(&path)?;
     let how = if dry_run {
         Opening::ReadOnly
     } else {
         Opening::Existing
     };
-    match super::store_cmd::open_location(&Location::parse(&path)?, how, policy)? {
-        Some(store) => Ok(store),
+    match super::store_cmd::open_location(&location, how, policy)? {
+        Some(store) if dry_run => Ok((store, None)),
+        Some(store) => Ok((store, lock_run(&location)?)),
         None => bail!(
             "no history database at {}: check --db, $PWSENTRY_DB or the policy's [store] (a command that records creates it)",
             path.display()
         ),
+    }
+}
+
+/// One sending run at a time per SQLite store: two runs at once (a cron
+/// job still waiting for a slow server when the next one starts) would
+/// both plan a reminder neither has remembered yet, and both send it.
+/// The lock is `flock(2)` on the database file itself, which SQLite's own
+/// (POSIX) locks do not see; it goes with the process, `kill -9`
+/// included. A PostgreSQL store is not locked (see docs/notify.md).
+fn lock_run(location: &Location) -> anyhow::Result<Option<std::fs::File>> {
+    let Location::Sqlite(path) = location else {
+        return Ok(None);
+    };
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot open {} to lock it", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another `pwsentry notify` is running on {}: this run sends nothing (the other one sends what is due)",
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
     }
 }
 
@@ -392,9 +433,7 @@ impl Sender {
     }
 
     fn send(&mut self, from: &Mailbox, mail: &Mail) -> Result<(), SendError> {
-        let to: Mailbox = mail.to.parse().map_err(|e| {
-            SendError::Rejected(format!("{:?} is not a mail address: {e}", mail.to))
-        })?;
+        let to = Mailbox::new(None, recipient(&mail.to).map_err(SendError::Rejected)?);
         let message = Message::builder()
             .from(from.clone())
             .to(to)

@@ -795,3 +795,167 @@ fn smtp_auth_over_starttls() {
     assert_eq!(by_recipient(&got).len(), 2);
     assert!(got.iter().all(|m| m["tls"] == true));
 }
+
+/// A hand-written SMTP server on a free loopback port that accepts every
+/// command but holds back its answer to the end of the first message
+/// until `release` is sent, so that a test can act while a `notify` run
+/// is in the middle of a send. Counts the messages whose end it saw.
+struct StallingSmtp {
+    port: u16,
+    in_data: std::sync::mpsc::Receiver<()>,
+    release: std::sync::mpsc::Sender<()>,
+    messages: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl StallingSmtp {
+    fn start() -> StallingSmtp {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (in_data_tx, in_data) = std::sync::mpsc::channel();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        let messages = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = messages.clone();
+        std::thread::spawn(move || {
+            let mut first = true;
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let _ = stream.write_all(b"220 stalling ESMTP\r\n");
+                let mut data = false;
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    let reply: &[u8] = if data {
+                        if line == ".\r\n" {
+                            data = false;
+                            if first {
+                                first = false;
+                                let _ = in_data_tx.send(());
+                                let _ = release_rx.recv();
+                            }
+                            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            b"250 accepted\r\n"
+                        } else {
+                            b""
+                        }
+                    } else {
+                        match line.get(..4).map(|v| v.to_ascii_uppercase()).as_deref() {
+                            Some("EHLO") => b"250-stalling\r\n250 8BITMIME\r\n",
+                            Some("DATA") => {
+                                data = true;
+                                b"354 go on\r\n"
+                            }
+                            Some("QUIT") => b"221 bye\r\n",
+                            _ => b"250 OK\r\n",
+                        }
+                    };
+                    if !reply.is_empty() && stream.write_all(reply).is_err() {
+                        break;
+                    }
+                    line.clear();
+                }
+            }
+        });
+        StallingSmtp {
+            port,
+            in_data,
+            release,
+            messages,
+        }
+    }
+}
+
+#[test]
+fn two_runs_at_once_do_not_send_a_reminder_twice() {
+    let env = Env::new();
+    write(env.path(), "addresses.txt", "");
+    env.password_set("bob@example.com", 85);
+    let stalling = StallingSmtp::start();
+    let sink = SmtpSink::start(env.path(), free_port(), None);
+    let slow = env.policy(90, stalling.port);
+    let fast = env.policy(90, sink.port);
+    std::thread::scope(|s| {
+        let first = s.spawn(|| env.notify(&slow, &[]));
+        // The first run has sent bob's mail and waits for the server's
+        // answer: it has not remembered it yet.
+        stalling
+            .in_data
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the first run reaches the end of its message");
+        let second = env.notify(&fast, &[]);
+        stalling.release.send(()).unwrap();
+        let first = first.join().unwrap();
+        assert_eq!(first.code, 0, "{first:?}");
+        assert_eq!(
+            rows(&first),
+            [triple("bob@example.com", "7d", "sent")],
+            "{first:?}"
+        );
+        assert_eq!(second.code, 2, "{second:?}");
+        assert!(
+            second.stderr.contains("another `pwsentry notify`")
+                && second.stderr.contains("history.db"),
+            "{}",
+            second.stderr
+        );
+    });
+    assert_eq!(
+        sink.messages().len() + stalling.messages.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "bob is told once: {:?}",
+        sink.messages()
+    );
+    // The lock went with the first run: the next run goes on as usual.
+    let out = env.notify(&fast, &[]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
+}
+
+#[test]
+fn an_account_id_cannot_redirect_its_reminder() {
+    let env = Env::new();
+    write(env.path(), "addresses.txt", "");
+    // Account ids may hold `<`, `>`, `,` and quotes (no white space): as a
+    // recipient they must be one plain address, never a display name
+    // with another address behind it, nor a list.
+    let hostile = [
+        "alice<eve@evil.example>",
+        "\"alice@example.com\"<eve@evil.example>",
+        "alice@example.com,eve@evil.example",
+        "alice@example.com>",
+    ];
+    for account in hostile {
+        env.password_set(account, 85);
+    }
+    env.password_set("bob@example.com", 85);
+    let sink = SmtpSink::start(env.path(), free_port(), None);
+    let policy = env.policy(90, sink.port);
+    let dry = env.notify(&policy, &["--dry-run"]);
+    let out = env.notify(&policy, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    for (label, run) in [("dry run", &dry), ("run", &out)] {
+        for line in run.json_lines() {
+            let account = line["account"].as_str().unwrap();
+            if account == "bob@example.com" {
+                continue;
+            }
+            assert_eq!(line["status"], "failed", "{label}: {line}");
+            assert!(
+                line["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("not a plain mail address"),
+                "{label}: {line}"
+            );
+        }
+        assert_eq!(run.json_lines().len(), 5, "{label}: {run:?}");
+    }
+    let messages = sink.messages();
+    assert_eq!(
+        by_recipient(&messages),
+        [(
+            "bob@example.com".to_owned(),
+            "bob@example.com: 5 days left".to_owned()
+        )],
+        "{messages:?}"
+    );
+}
