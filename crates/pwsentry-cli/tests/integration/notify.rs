@@ -684,6 +684,32 @@ fn starttls_is_required_and_verified() {
     let got = sink.messages();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["tls"], true, "{}", got[0]);
+
+    // A server that does not offer STARTTLS (a downgrade by whoever sits
+    // in between): nothing goes out in clear text, the run stops.
+    env.password_set("carol@example.com", 85);
+    let plain = SmtpSink::start(env.path(), free_port(), None);
+    let downgraded = write(
+        env.path(),
+        "tls-downgraded.toml",
+        std::fs::read_to_string(&policy).unwrap().replace(
+            &format!("smtp_port = {}", sink.port),
+            &format!("smtp_port = {}", plain.port),
+        ),
+    );
+    let out = env.notify(&downgraded, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("cannot be used") && out.stderr.to_lowercase().contains("tls"),
+        "{}",
+        out.stderr
+    );
+    assert!(plain.messages().is_empty(), "{:?}", plain.messages());
+    assert_eq!(
+        rows(&env.notify(&policy, &["--dry-run"])),
+        [triple("carol@example.com", "7d", "due")],
+        "not remembered as sent"
+    );
 }
 
 #[test]
@@ -957,5 +983,66 @@ fn an_account_id_cannot_redirect_its_reminder() {
             "bob@example.com: 5 days left".to_owned()
         )],
         "{messages:?}"
+    );
+}
+
+/// A hand-written SMTP server that accepts every command, reads a whole
+/// message, and then closes the connection instead of answering: the
+/// client cannot know whether the mail was taken.
+fn server_dropping_at_end_of_data() -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let _ = stream.write_all(b"220 dropping ESMTP\r\n");
+            let (mut data, mut line) = (false, String::new());
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                let reply: &[u8] = match (data, line.as_str()) {
+                    (true, ".\r\n") => break,
+                    (true, _) => b"",
+                    (false, l) if l.to_ascii_uppercase().starts_with("EHLO") => {
+                        b"250-dropping\r\n250 8BITMIME\r\n"
+                    }
+                    (false, l) if l.to_ascii_uppercase().starts_with("DATA") => {
+                        data = true;
+                        b"354 go on\r\n"
+                    }
+                    _ => b"250 OK\r\n",
+                };
+                if !reply.is_empty() && stream.write_all(reply).is_err() {
+                    break;
+                }
+                line.clear();
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn a_mail_the_server_did_not_confirm_is_not_remembered() {
+    let env = Env::new();
+    write(env.path(), "addresses.txt", "");
+    env.password_set("bob@example.com", 85);
+    env.password_set("carol@example.com", 84);
+    let policy = env.policy(90, server_dropping_at_end_of_data());
+    let out = env.notify(&policy, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        rows(&out),
+        [triple("bob@example.com", "7d", "failed")],
+        "the run stops at the dropped connection: {out:?}"
+    );
+    assert!(out.stderr.contains("0 reminders sent"), "{}", out.stderr);
+    assert_eq!(
+        rows(&env.notify(&policy, &["--dry-run"])),
+        [
+            triple("bob@example.com", "7d", "due"),
+            triple("carol@example.com", "7d", "due")
+        ],
+        "nothing remembered as sent"
     );
 }
