@@ -38,6 +38,12 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// over millions of accounts.
 const BATCH: usize = 512;
 
+/// Rendered subjects and bodies held at a time: a batch also ends when its
+/// mails reach this size. A template may repeat `{account}` thousands of
+/// times and an account id may be 512 bytes long, so one mail can be
+/// megabytes; 512 of them must not be held at once.
+const BATCH_BYTES: usize = 16 << 20;
+
 /// Arguments of `notify`.
 #[derive(Debug, Args)]
 pub struct NotifyArgs {
@@ -168,6 +174,7 @@ pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
     let mut unreachable: Option<String> = None;
     'batches: loop {
         let mut batch: Vec<Due> = Vec::with_capacity(BATCH);
+        let mut batch_bytes = 0usize;
         remind::due_reminders(
             &store,
             policy.rotation(),
@@ -178,6 +185,9 @@ pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
                     .address_for(r.account, map.as_ref())
                     .and_then(|to| recipient(&to).map(|_| to))
                     .and_then(|to| notify.mail(r, to));
+                if let Ok(m) = &mail {
+                    batch_bytes += m.to.len() + m.subject.len() + m.body.len();
+                }
                 batch.push(Due {
                     account: r.account.to_owned(),
                     changed_at: r.changed_at,
@@ -186,7 +196,7 @@ pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
                     days_left: r.days_left,
                     mail,
                 });
-                if batch.len() >= BATCH {
+                if batch.len() >= BATCH || batch_bytes >= BATCH_BYTES {
                     ControlFlow::Break(())
                 } else {
                     ControlFlow::Continue(())
@@ -195,7 +205,7 @@ pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
         )?;
         let Some(last) = batch.last() else { break };
         after = Some((last.changed_at, last.account.clone()));
-        let full = batch.len() >= BATCH;
+        let full = batch.len() >= BATCH || batch_bytes >= BATCH_BYTES;
         for due in &batch {
             due_count += 1;
             let outcome = match (&due.mail, sender.as_mut()) {

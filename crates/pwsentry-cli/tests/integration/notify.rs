@@ -1046,3 +1046,54 @@ fn a_mail_the_server_did_not_confirm_is_not_remembered() {
         "nothing remembered as sent"
     );
 }
+
+#[test]
+fn huge_rendered_mails_are_not_held_a_batch_at_a_time() {
+    // 100 due reminders to 490-byte account ids, with a subject and a body
+    // of 7,000 `{account}` each (within the 64 KiB a template may have):
+    // 6.9 MB per mail, 690 MB for the lot. The run is given 300 MB of
+    // address space: it must hold a few mails at a time, not a batch.
+    let env = Env::new();
+    write(env.path(), "addresses.txt", "");
+    let accounts: Vec<String> = (0..100)
+        .map(|i| format!("u{i:03}{}@example.com", "a".repeat(474)))
+        .collect();
+    for account in &accounts {
+        env.password_set(account, 85);
+    }
+    let many = "{account}".repeat(7_000);
+    let policy = write(
+        env.path(),
+        "huge.toml",
+        std::fs::read_to_string(env.policy(90, 1))
+            .unwrap()
+            .replace(
+                "subject = \"{account}: {days_left} days left\"",
+                &format!("subject = \"{many}\""),
+            )
+            .replace("template = \"\"\"", &format!("template = \"\"\"{many}"))
+            + "address = \"desk@example.com\"\n",
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 300000 && exec \"$0\" \"$@\"")
+        .arg(crate::util::bin())
+        .arg("--policy")
+        .arg(&policy)
+        .arg("--db")
+        .arg(&env.db)
+        .args(["--json", "notify", "--dry-run"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.contains("\"status\":\"due\""))
+            .count(),
+        100,
+        "{stderr}"
+    );
+}
