@@ -469,6 +469,14 @@ impl Sender {
                     Err(SendError::Rejected(why))
                 }
             }
+            // lettre refuses, before sending anything, a non-ASCII
+            // address to a server without SMTPUTF8: a client error that
+            // concerns this recipient only. Stopping there would stop
+            // every run at the same account, before all later ones.
+            Err(e) if e.is_client() && !mail.to.is_ascii() => Err(SendError::Rejected(format!(
+                "cannot be sent to this server: {}",
+                chain(&e)
+            ))),
             Err(e) => Err(SendError::Unreachable(chain(&e))),
         }
     }

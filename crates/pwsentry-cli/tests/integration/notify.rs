@@ -1097,3 +1097,37 @@ fn huge_rendered_mails_are_not_held_a_batch_at_a_time() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_recipient_the_server_cannot_take_does_not_stop_the_run() {
+    // aiosmtpd does not offer SMTPUTF8: a non-ASCII address cannot go
+    // through it. That concerns this mail only; the reminders after it
+    // (later in the store's order, so on every run) still go out.
+    let env = Env::new();
+    write(env.path(), "addresses.txt", "");
+    env.password_set("jöhn@example.com", 86);
+    env.password_set("bob@example.com", 85);
+    let sink = SmtpSink::start(env.path(), free_port(), None);
+    let policy = env.policy(90, sink.port);
+    let out = env.notify(&policy, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        rows(&out),
+        [
+            triple("bob@example.com", "7d", "sent"),
+            triple("jöhn@example.com", "7d", "failed")
+        ],
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("1 reminders were not sent"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("SMTPUTF8"),
+        "the reason is given: {}",
+        out.stdout
+    );
+    assert_eq!(by_recipient(&sink.messages()).len(), 1);
+}
