@@ -1131,3 +1131,37 @@ fn a_recipient_the_server_cannot_take_does_not_stop_the_run() {
     );
     assert_eq!(by_recipient(&sink.messages()).len(), 1);
 }
+
+#[test]
+fn a_run_killed_mid_send_leaves_no_lock_and_nothing_remembered() {
+    let env = Env::new();
+    write(env.path(), "addresses.txt", "");
+    env.password_set("bob@example.com", 85);
+    let stalling = StallingSmtp::start();
+    let sink = SmtpSink::start(env.path(), free_port(), None);
+    let mut killed = Command::new(crate::util::bin())
+        .arg("--policy")
+        .arg(env.policy(90, stalling.port))
+        .arg("--db")
+        .arg(&env.db)
+        .arg("notify")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    stalling
+        .in_data
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the run reaches the end of its message");
+    killed.kill().unwrap(); // SIGKILL
+    killed.wait().unwrap();
+    // The server never said it took the mail: it is sent again, once,
+    // by the next run, which the dead one's lock does not hold back.
+    let policy = env.policy(90, sink.port);
+    let out = env.notify(&policy, &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(rows(&out), [triple("bob@example.com", "7d", "sent")]);
+    assert_eq!(env.notify(&policy, &[]).stdout, "");
+    assert_eq!(sink.messages().len(), 1);
+    drop(stalling.release);
+}
