@@ -161,7 +161,10 @@ pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
             "pwsentry: warning: rotation.max_age_days is 0 in {origin}: no password expires, so no reminder is ever due"
         );
     }
-    let (store, _lock) = open(g, &policy, args.dry_run)?;
+    // `_lock` is declared first so that it is dropped last, after the
+    // store: closing a descriptor of the database file would release the
+    // POSIX locks SQLite holds on it in this process.
+    let (_lock, store) = open(g, &policy, args.dry_run)?;
     let mut sender = if args.dry_run {
         None
     } else {
@@ -341,7 +344,7 @@ fn open(
     g: &GlobalArgs,
     policy: &Policy,
     dry_run: bool,
-) -> anyhow::Result<(AnyStore, Option<std::fs::File>)> {
+) -> anyhow::Result<(Option<std::fs::File>, AnyStore)> {
     let path = g.db_path(policy)?;
     let location = Location::parse(&path)?;
     let how = if dry_run {
@@ -350,8 +353,8 @@ fn open(
         Opening::Existing
     };
     match super::store_cmd::open_location(&location, how, policy)? {
-        Some(store) if dry_run => Ok((store, None)),
-        Some(store) => Ok((store, lock_run(&location)?)),
+        Some(store) if dry_run => Ok((None, store)),
+        Some(store) => Ok((lock_run(&location)?, store)),
         None => bail!(
             "no history database at {}: check --db, $PWSENTRY_DB or the policy's [store] (a command that records creates it)",
             path.display()
