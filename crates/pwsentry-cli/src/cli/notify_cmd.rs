@@ -485,7 +485,10 @@ impl Sender {
     }
 }
 
-/// An error and its causes, one line.
+/// An error and its causes, one line, with control and invisible
+/// characters escaped: it quotes the SMTP server's reply, which could
+/// otherwise carry terminal escape sequences to the operator's screen
+/// (or line breaks into the cron mail).
 fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
@@ -497,5 +500,5 @@ fn chain(e: &dyn std::error::Error) -> String {
         }
         source = s.source();
     }
-    out
+    pwsentry::account::escape(&out).into_owned()
 }

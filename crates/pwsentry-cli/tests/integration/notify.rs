@@ -1165,3 +1165,50 @@ fn a_run_killed_mid_send_leaves_no_lock_and_nothing_remembered() {
     assert_eq!(sink.messages().len(), 1);
     drop(stalling.release);
 }
+
+/// A hand-written SMTP server that answers RCPT with `rcpt_reply`.
+fn server_answering_rcpt(rcpt_reply: &'static [u8]) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let _ = stream.write_all(b"220 scripted ESMTP\r\n");
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                let reply: &[u8] = match verb.as_str() {
+                    "EHLO" => b"250-scripted\r\n250 8BITMIME\r\n",
+                    "RCPT" => rcpt_reply,
+                    "QUIT" => b"221 bye\r\n",
+                    _ => b"250 OK\r\n",
+                };
+                if stream.write_all(reply).is_err() {
+                    break;
+                }
+                line.clear();
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn the_server_s_words_reach_the_terminal_escaped() {
+    let env = Env::new();
+    write(env.path(), "addresses.txt", "");
+    env.password_set("bob@example.com", 85);
+    let port = server_answering_rcpt(b"550 5.1.1 \x1b]0;owned\x07\x1b[2Jno such user\r\n");
+    let policy = env.policy(90, port);
+    let out = env.run(&policy, &["notify"], "");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("no such user"), "{out:?}");
+    assert!(
+        !out.stdout.contains('\x1b') && !out.stdout.contains('\x07'),
+        "{:?}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("\\u{1b}]0;owned"), "{:?}", out.stdout);
+}
