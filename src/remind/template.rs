@@ -174,6 +174,18 @@ mod tests {
             tpl.render(&r, "https://x/change"),
             "{literal} bob@example.com: 6 days, 2026-04-01T00:00:00Z, https://x/change"
         );
+        // Values are not templates: an account id made of placeholders and
+        // braces is written as it is, never expanded again.
+        let hostile = Reminder {
+            account: "{change_url}{{account}}}",
+            ..r
+        };
+        assert_eq!(
+            Template::parse("{account}|{change_url}")
+                .unwrap()
+                .render(&hostile, "https://x/{account}"),
+            "{change_url}{{account}}}|https://x/{account}"
+        );
         for (bad, expect) in [
             ("a\nb {days}", "line 2: unknown placeholder `{days}`"),
             ("x }", "line 1: a lone `}`"),

@@ -14,6 +14,7 @@ use super::{EXIT_OK, EXIT_REJECTED, GlobalArgs, render};
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Args;
+use lettre::Address;
 use lettre::Transport as _;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
@@ -36,6 +37,12 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Reminders planned, then sent, at a time: bounds the memory of a run
 /// over millions of accounts.
 const BATCH: usize = 512;
+
+/// Rendered subjects and bodies held at a time: a batch also ends when its
+/// mails reach this size. A template may repeat `{account}` thousands of
+/// times and an account id may be 512 bytes long, so one mail can be
+/// megabytes; 512 of them must not be held at once.
+const BATCH_BYTES: usize = 16 << 20;
 
 /// Arguments of `notify`.
 #[derive(Debug, Args)]
@@ -154,7 +161,10 @@ pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
             "pwsentry: warning: rotation.max_age_days is 0 in {origin}: no password expires, so no reminder is ever due"
         );
     }
-    let store = open(g, &policy, args.dry_run)?;
+    // `_lock` is declared first so that it is dropped last, after the
+    // store: closing a descriptor of the database file would release the
+    // POSIX locks SQLite holds on it in this process.
+    let (_lock, store) = open(g, &policy, args.dry_run)?;
     let mut sender = if args.dry_run {
         None
     } else {
@@ -167,6 +177,7 @@ pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
     let mut unreachable: Option<String> = None;
     'batches: loop {
         let mut batch: Vec<Due> = Vec::with_capacity(BATCH);
+        let mut batch_bytes = 0usize;
         remind::due_reminders(
             &store,
             policy.rotation(),
@@ -175,7 +186,11 @@ pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
             |r| {
                 let mail = notify
                     .address_for(r.account, map.as_ref())
+                    .and_then(|to| recipient(&to).map(|_| to))
                     .and_then(|to| notify.mail(r, to));
+                if let Ok(m) = &mail {
+                    batch_bytes += m.to.len() + m.subject.len() + m.body.len();
+                }
                 batch.push(Due {
                     account: r.account.to_owned(),
                     changed_at: r.changed_at,
@@ -184,7 +199,7 @@ pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
                     days_left: r.days_left,
                     mail,
                 });
-                if batch.len() >= BATCH {
+                if batch.len() >= BATCH || batch_bytes >= BATCH_BYTES {
                     ControlFlow::Break(())
                 } else {
                     ControlFlow::Continue(())
@@ -193,7 +208,7 @@ pub fn run(g: &GlobalArgs, args: &NotifyArgs) -> anyhow::Result<u8> {
         )?;
         let Some(last) = batch.last() else { break };
         after = Some((last.changed_at, last.account.clone()));
-        let full = batch.len() >= BATCH;
+        let full = batch.len() >= BATCH || batch_bytes >= BATCH_BYTES;
         for due in &batch {
             due_count += 1;
             let outcome = match (&due.mail, sender.as_mut()) {
@@ -313,22 +328,61 @@ fn print_row(out: &mut dyn Write, json: bool, due: &Due, outcome: &Outcome) -> a
     Ok(())
 }
 
+/// The recipient of a mail: one plain address (`user@domain`). An account
+/// id may hold `<`, `>`, `,` and quotes, and the `{account}` pattern
+/// passes them on: parsed as a mailbox, `alice<eve@evil.example>` would be
+/// a display name with eve's address behind it.
+fn recipient(to: &str) -> Result<Address, String> {
+    to.parse::<Address>()
+        .map_err(|e| format!("{to:?} is not a plain mail address (user@domain): {e}"))
+}
+
 /// Opens the store: read-only for a dry run; for sending, an existing one
 /// (a missing store is an error, as for `stale`: a typo in `--db` must not
-/// look like "nothing due").
-fn open(g: &GlobalArgs, policy: &Policy, dry_run: bool) -> anyhow::Result<AnyStore> {
+/// look like "nothing due"), locked for the run (see [`lock_run`]).
+fn open(
+    g: &GlobalArgs,
+    policy: &Policy,
+    dry_run: bool,
+) -> anyhow::Result<(Option<std::fs::File>, AnyStore)> {
     let path = g.db_path(policy)?;
+    let location = Location::parse(&path)?;
     let how = if dry_run {
         Opening::ReadOnly
     } else {
         Opening::Existing
     };
-    match super::store_cmd::open_location(&Location::parse(&path)?, how, policy)? {
-        Some(store) => Ok(store),
+    match super::store_cmd::open_location(&location, how, policy)? {
+        Some(store) if dry_run => Ok((None, store)),
+        Some(store) => Ok((lock_run(&location)?, store)),
         None => bail!(
             "no history database at {}: check --db, $PWSENTRY_DB or the policy's [store] (a command that records creates it)",
             path.display()
         ),
+    }
+}
+
+/// One sending run at a time per SQLite store: two runs at once (a cron
+/// job still waiting for a slow server when the next one starts) would
+/// both plan a reminder neither has remembered yet, and both send it.
+/// The lock is `flock(2)` on the database file itself, which SQLite's own
+/// (POSIX) locks do not see; it goes with the process, `kill -9`
+/// included. A PostgreSQL store is not locked (see docs/notify.md).
+fn lock_run(location: &Location) -> anyhow::Result<Option<std::fs::File>> {
+    let Location::Sqlite(path) = location else {
+        return Ok(None);
+    };
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot open {} to lock it", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another `pwsentry notify` is running on {}: this run sends nothing (the other one sends what is due)",
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
     }
 }
 
@@ -392,9 +446,7 @@ impl Sender {
     }
 
     fn send(&mut self, from: &Mailbox, mail: &Mail) -> Result<(), SendError> {
-        let to: Mailbox = mail.to.parse().map_err(|e| {
-            SendError::Rejected(format!("{:?} is not a mail address: {e}", mail.to))
-        })?;
+        let to = Mailbox::new(None, recipient(&mail.to).map_err(SendError::Rejected)?);
         let message = Message::builder()
             .from(from.clone())
             .to(to)
@@ -420,12 +472,23 @@ impl Sender {
                     Err(SendError::Rejected(why))
                 }
             }
+            // lettre refuses, before sending anything, a non-ASCII
+            // address to a server without SMTPUTF8: a client error that
+            // concerns this recipient only. Stopping there would stop
+            // every run at the same account, before all later ones.
+            Err(e) if e.is_client() && !mail.to.is_ascii() => Err(SendError::Rejected(format!(
+                "cannot be sent to this server: {}",
+                chain(&e)
+            ))),
             Err(e) => Err(SendError::Unreachable(chain(&e))),
         }
     }
 }
 
-/// An error and its causes, one line.
+/// An error and its causes, one line, with control and invisible
+/// characters escaped: it quotes the SMTP server's reply, which could
+/// otherwise carry terminal escape sequences to the operator's screen
+/// (or line breaks into the cron mail).
 fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
@@ -437,5 +500,5 @@ fn chain(e: &dyn std::error::Error) -> String {
         }
         source = s.source();
     }
-    out
+    pwsentry::account::escape(&out).into_owned()
 }

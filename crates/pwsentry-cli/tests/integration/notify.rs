@@ -684,6 +684,32 @@ fn starttls_is_required_and_verified() {
     let got = sink.messages();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["tls"], true, "{}", got[0]);
+
+    // A server that does not offer STARTTLS (a downgrade by whoever sits
+    // in between): nothing goes out in clear text, the run stops.
+    env.password_set("carol@example.com", 85);
+    let plain = SmtpSink::start(env.path(), free_port(), None);
+    let downgraded = write(
+        env.path(),
+        "tls-downgraded.toml",
+        std::fs::read_to_string(&policy).unwrap().replace(
+            &format!("smtp_port = {}", sink.port),
+            &format!("smtp_port = {}", plain.port),
+        ),
+    );
+    let out = env.notify(&downgraded, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("cannot be used") && out.stderr.to_lowercase().contains("tls"),
+        "{}",
+        out.stderr
+    );
+    assert!(plain.messages().is_empty(), "{:?}", plain.messages());
+    assert_eq!(
+        rows(&env.notify(&policy, &["--dry-run"])),
+        [triple("carol@example.com", "7d", "due")],
+        "not remembered as sent"
+    );
 }
 
 #[test]
@@ -794,4 +820,395 @@ fn smtp_auth_over_starttls() {
     let got = sink.messages();
     assert_eq!(by_recipient(&got).len(), 2);
     assert!(got.iter().all(|m| m["tls"] == true));
+}
+
+/// A hand-written SMTP server on a free loopback port that accepts every
+/// command but holds back its answer to the end of the first message
+/// until `release` is sent, so that a test can act while a `notify` run
+/// is in the middle of a send. Counts the messages whose end it saw.
+struct StallingSmtp {
+    port: u16,
+    in_data: std::sync::mpsc::Receiver<()>,
+    release: std::sync::mpsc::Sender<()>,
+    messages: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl StallingSmtp {
+    fn start() -> StallingSmtp {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (in_data_tx, in_data) = std::sync::mpsc::channel();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        let messages = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = messages.clone();
+        std::thread::spawn(move || {
+            let mut first = true;
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let _ = stream.write_all(b"220 stalling ESMTP\r\n");
+                let mut data = false;
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    let reply: &[u8] = if data {
+                        if line == ".\r\n" {
+                            data = false;
+                            if first {
+                                first = false;
+                                let _ = in_data_tx.send(());
+                                let _ = release_rx.recv();
+                            }
+                            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            b"250 accepted\r\n"
+                        } else {
+                            b""
+                        }
+                    } else {
+                        match line.get(..4).map(|v| v.to_ascii_uppercase()).as_deref() {
+                            Some("EHLO") => b"250-stalling\r\n250 8BITMIME\r\n",
+                            Some("DATA") => {
+                                data = true;
+                                b"354 go on\r\n"
+                            }
+                            Some("QUIT") => b"221 bye\r\n",
+                            _ => b"250 OK\r\n",
+                        }
+                    };
+                    if !reply.is_empty() && stream.write_all(reply).is_err() {
+                        break;
+                    }
+                    line.clear();
+                }
+            }
+        });
+        StallingSmtp {
+            port,
+            in_data,
+            release,
+            messages,
+        }
+    }
+}
+
+#[test]
+fn two_runs_at_once_do_not_send_a_reminder_twice() {
+    let env = Env::new();
+    write(env.path(), "addresses.txt", "");
+    env.password_set("bob@example.com", 85);
+    let stalling = StallingSmtp::start();
+    let sink = SmtpSink::start(env.path(), free_port(), None);
+    let slow = env.policy(90, stalling.port);
+    let fast = env.policy(90, sink.port);
+    std::thread::scope(|s| {
+        let first = s.spawn(|| env.notify(&slow, &[]));
+        // The first run has sent bob's mail and waits for the server's
+        // answer: it has not remembered it yet.
+        stalling
+            .in_data
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the first run reaches the end of its message");
+        let second = env.notify(&fast, &[]);
+        stalling.release.send(()).unwrap();
+        let first = first.join().unwrap();
+        assert_eq!(first.code, 0, "{first:?}");
+        assert_eq!(
+            rows(&first),
+            [triple("bob@example.com", "7d", "sent")],
+            "{first:?}"
+        );
+        assert_eq!(second.code, 2, "{second:?}");
+        assert!(
+            second.stderr.contains("another `pwsentry notify`")
+                && second.stderr.contains("history.db"),
+            "{}",
+            second.stderr
+        );
+    });
+    assert_eq!(
+        sink.messages().len() + stalling.messages.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "bob is told once: {:?}",
+        sink.messages()
+    );
+    // The lock went with the first run: the next run goes on as usual.
+    let out = env.notify(&fast, &[]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
+}
+
+#[test]
+fn an_account_id_cannot_redirect_its_reminder() {
+    let env = Env::new();
+    write(env.path(), "addresses.txt", "");
+    // Account ids may hold `<`, `>`, `,` and quotes (no white space): as a
+    // recipient they must be one plain address, never a display name
+    // with another address behind it, nor a list.
+    let hostile = [
+        "alice<eve@evil.example>",
+        "\"alice@example.com\"<eve@evil.example>",
+        "alice@example.com,eve@evil.example",
+        "alice@example.com>",
+    ];
+    for account in hostile {
+        env.password_set(account, 85);
+    }
+    env.password_set("bob@example.com", 85);
+    let sink = SmtpSink::start(env.path(), free_port(), None);
+    let policy = env.policy(90, sink.port);
+    let dry = env.notify(&policy, &["--dry-run"]);
+    let out = env.notify(&policy, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    for (label, run) in [("dry run", &dry), ("run", &out)] {
+        for line in run.json_lines() {
+            let account = line["account"].as_str().unwrap();
+            if account == "bob@example.com" {
+                continue;
+            }
+            assert_eq!(line["status"], "failed", "{label}: {line}");
+            assert!(
+                line["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("not a plain mail address"),
+                "{label}: {line}"
+            );
+        }
+        assert_eq!(run.json_lines().len(), 5, "{label}: {run:?}");
+    }
+    let messages = sink.messages();
+    assert_eq!(
+        by_recipient(&messages),
+        [(
+            "bob@example.com".to_owned(),
+            "bob@example.com: 5 days left".to_owned()
+        )],
+        "{messages:?}"
+    );
+}
+
+/// A hand-written SMTP server that accepts every command, reads a whole
+/// message, and then closes the connection instead of answering: the
+/// client cannot know whether the mail was taken.
+fn server_dropping_at_end_of_data() -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let _ = stream.write_all(b"220 dropping ESMTP\r\n");
+            let (mut data, mut line) = (false, String::new());
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                let reply: &[u8] = match (data, line.as_str()) {
+                    (true, ".\r\n") => break,
+                    (true, _) => b"",
+                    (false, l) if l.to_ascii_uppercase().starts_with("EHLO") => {
+                        b"250-dropping\r\n250 8BITMIME\r\n"
+                    }
+                    (false, l) if l.to_ascii_uppercase().starts_with("DATA") => {
+                        data = true;
+                        b"354 go on\r\n"
+                    }
+                    _ => b"250 OK\r\n",
+                };
+                if !reply.is_empty() && stream.write_all(reply).is_err() {
+                    break;
+                }
+                line.clear();
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn a_mail_the_server_did_not_confirm_is_not_remembered() {
+    let env = Env::new();
+    write(env.path(), "addresses.txt", "");
+    env.password_set("bob@example.com", 85);
+    env.password_set("carol@example.com", 84);
+    let policy = env.policy(90, server_dropping_at_end_of_data());
+    let out = env.notify(&policy, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        rows(&out),
+        [triple("bob@example.com", "7d", "failed")],
+        "the run stops at the dropped connection: {out:?}"
+    );
+    assert!(out.stderr.contains("0 reminders sent"), "{}", out.stderr);
+    assert_eq!(
+        rows(&env.notify(&policy, &["--dry-run"])),
+        [
+            triple("bob@example.com", "7d", "due"),
+            triple("carol@example.com", "7d", "due")
+        ],
+        "nothing remembered as sent"
+    );
+}
+
+#[test]
+fn huge_rendered_mails_are_not_held_a_batch_at_a_time() {
+    // 100 due reminders to 490-byte account ids, with a subject and a body
+    // of 7,000 `{account}` each (within the 64 KiB a template may have):
+    // 6.9 MB per mail, 690 MB for the lot. The run is given 300 MB of
+    // address space: it must hold a few mails at a time, not a batch.
+    let env = Env::new();
+    write(env.path(), "addresses.txt", "");
+    let accounts: Vec<String> = (0..100)
+        .map(|i| format!("u{i:03}{}@example.com", "a".repeat(474)))
+        .collect();
+    for account in &accounts {
+        env.password_set(account, 85);
+    }
+    let many = "{account}".repeat(7_000);
+    let policy = write(
+        env.path(),
+        "huge.toml",
+        std::fs::read_to_string(env.policy(90, 1))
+            .unwrap()
+            .replace(
+                "subject = \"{account}: {days_left} days left\"",
+                &format!("subject = \"{many}\""),
+            )
+            .replace("template = \"\"\"", &format!("template = \"\"\"{many}"))
+            + "address = \"desk@example.com\"\n",
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 300000 && exec \"$0\" \"$@\"")
+        .arg(crate::util::bin())
+        .arg("--policy")
+        .arg(&policy)
+        .arg("--db")
+        .arg(&env.db)
+        .args(["--json", "notify", "--dry-run"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.contains("\"status\":\"due\""))
+            .count(),
+        100,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_recipient_the_server_cannot_take_does_not_stop_the_run() {
+    // aiosmtpd does not offer SMTPUTF8: a non-ASCII address cannot go
+    // through it. That concerns this mail only; the reminders after it
+    // (later in the store's order, so on every run) still go out.
+    let env = Env::new();
+    write(env.path(), "addresses.txt", "");
+    env.password_set("jöhn@example.com", 86);
+    env.password_set("bob@example.com", 85);
+    let sink = SmtpSink::start(env.path(), free_port(), None);
+    let policy = env.policy(90, sink.port);
+    let out = env.notify(&policy, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        rows(&out),
+        [
+            triple("bob@example.com", "7d", "sent"),
+            triple("jöhn@example.com", "7d", "failed")
+        ],
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains("1 reminders were not sent"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("SMTPUTF8"),
+        "the reason is given: {}",
+        out.stdout
+    );
+    assert_eq!(by_recipient(&sink.messages()).len(), 1);
+}
+
+#[test]
+fn a_run_killed_mid_send_leaves_no_lock_and_nothing_remembered() {
+    let env = Env::new();
+    write(env.path(), "addresses.txt", "");
+    env.password_set("bob@example.com", 85);
+    let stalling = StallingSmtp::start();
+    let sink = SmtpSink::start(env.path(), free_port(), None);
+    let mut killed = Command::new(crate::util::bin())
+        .arg("--policy")
+        .arg(env.policy(90, stalling.port))
+        .arg("--db")
+        .arg(&env.db)
+        .arg("notify")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    stalling
+        .in_data
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the run reaches the end of its message");
+    killed.kill().unwrap(); // SIGKILL
+    killed.wait().unwrap();
+    // The server never said it took the mail: it is sent again, once,
+    // by the next run, which the dead one's lock does not hold back.
+    let policy = env.policy(90, sink.port);
+    let out = env.notify(&policy, &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(rows(&out), [triple("bob@example.com", "7d", "sent")]);
+    assert_eq!(env.notify(&policy, &[]).stdout, "");
+    assert_eq!(sink.messages().len(), 1);
+    drop(stalling.release);
+}
+
+/// A hand-written SMTP server that answers RCPT with `rcpt_reply`.
+fn server_answering_rcpt(rcpt_reply: &'static [u8]) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let _ = stream.write_all(b"220 scripted ESMTP\r\n");
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                let reply: &[u8] = match verb.as_str() {
+                    "EHLO" => b"250-scripted\r\n250 8BITMIME\r\n",
+                    "RCPT" => rcpt_reply,
+                    "QUIT" => b"221 bye\r\n",
+                    _ => b"250 OK\r\n",
+                };
+                if stream.write_all(reply).is_err() {
+                    break;
+                }
+                line.clear();
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn the_server_s_words_reach_the_terminal_escaped() {
+    let env = Env::new();
+    write(env.path(), "addresses.txt", "");
+    env.password_set("bob@example.com", 85);
+    let port = server_answering_rcpt(b"550 5.1.1 \x1b]0;owned\x07\x1b[2Jno such user\r\n");
+    let policy = env.policy(90, port);
+    let out = env.run(&policy, &["notify"], "");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("no such user"), "{out:?}");
+    assert!(
+        !out.stdout.contains('\x1b') && !out.stdout.contains('\x07'),
+        "{:?}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("\\u{1b}]0;owned"), "{:?}", out.stdout);
 }
