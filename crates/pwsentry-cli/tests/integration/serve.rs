@@ -761,3 +761,31 @@ fn the_policy_names_the_passwd_file() {
     );
     server.stop();
 }
+
+#[test]
+fn a_body_refused_unread_closes_the_connection_and_says_so() {
+    // A 415 is answered before the body is read; the connection cannot be
+    // reused, and the answer must say so, or a keep-alive client sends its
+    // next request into a closed socket.
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), None, &[]);
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    let body = "x".repeat(4000);
+    write!(
+        stream,
+        "POST /v1/check HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 415"), "{answer}");
+    assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+    server.stop();
+}
