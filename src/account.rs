@@ -204,8 +204,10 @@ pub fn escape(text: &str) -> Cow<'_, str> {
 /// Characters that are invisible or change how the text around them is
 /// shown: controls (Cc), format characters (Cf, which includes the bidi
 /// embeddings, overrides and isolates and the zero-width characters),
-/// line and paragraph separators, and Unicode's other default-ignorable
-/// code points (variation selectors, Hangul fillers, tags, ...).
+/// line and paragraph separators, Unicode's other default-ignorable
+/// code points (variation selectors, Hangul fillers, tags, ...), and
+/// U+2800 BRAILLE PATTERN BLANK, a symbol that shows as a space (the usual
+/// "invisible character" for names, and `is_whitespace` does not know it).
 pub(crate) fn is_invisible(c: char) -> bool {
     if c.is_control() {
         return true;
@@ -215,7 +217,7 @@ pub(crate) fn is_invisible(c: char) -> bool {
 }
 
 /// General category Cf (Unicode 16) and Default_Ignorable_Code_Point,
-/// merged into sorted ranges.
+/// merged into sorted ranges, and U+2800 (see [`is_invisible`]).
 const INVISIBLE: &[(u32, u32)] = &[
     (0x00AD, 0x00AD),
     (0x034F, 0x034F),
@@ -231,6 +233,7 @@ const INVISIBLE: &[(u32, u32)] = &[
     (0x200B, 0x200F),
     (0x2028, 0x202E),
     (0x2060, 0x206F),
+    (0x2800, 0x2800),
     (0x3164, 0x3164),
     (0xFE00, 0xFE0F),
     (0xFEFF, 0xFEFF),
@@ -298,6 +301,8 @@ mod tests {
             "alice\u{e0041}@example.com",
             "alice\u{1b}[31m@example.com",
             "alice\u{7f}@example.com",
+            // Shows as a space: `alice⠀@example.com` passed for another id.
+            "alice\u{2800}@example.com",
         ] {
             assert!(
                 matches!(canon(bad), Err(AccountIdError::Invisible { .. })),

@@ -92,6 +92,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::Rng;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use subtle::ConstantTimeEq;
@@ -486,18 +488,27 @@ impl Argon2Hash {
             .map_or(self.memory_kib as usize, |p| p.block_count())
     }
 
-    /// Same salt and parameters: one evaluation serves both.
-    fn same_group(&self, other: &Argon2Hash) -> bool {
-        self.algorithm == other.algorithm
-            && self.version == other.version
-            && self.memory_kib == other.memory_kib
-            && self.iterations == other.iterations
-            && self.parallelism == other.parallelism
-            && self.data == other.data
-            && self.salt == other.salt
-            && self.digest.len() == other.digest.len()
+    /// What hashes with the same salt and parameters share (then one
+    /// evaluation serves them all), with whether they are peppered.
+    fn group_key(&self, peppered: bool) -> GroupKey<'_> {
+        (
+            peppered,
+            self.algorithm,
+            [
+                self.version,
+                self.memory_kib,
+                self.iterations,
+                self.parallelism,
+            ],
+            &self.data,
+            &self.salt,
+            self.digest.len(),
+        )
     }
 }
+
+/// See [`Argon2Hash::group_key`].
+type GroupKey<'a> = (bool, Algorithm, [u32; 4], &'a [u8], &'a [u8], usize);
 
 fn decimal(s: &str) -> Result<u32> {
     if s.is_empty()
@@ -688,20 +699,24 @@ fn match_entries(
     candidates: &[Password],
 ) -> Result<Matched> {
     let policy = checker.policy();
-    // Groups in order of their newest entry.
+    // Groups in order of their newest entry. Found through a map, not by
+    // comparing with every group so far: a history of many entries with
+    // distinct salts (a long import, an edited database) must not cost
+    // entries² comparisons before any budget applies.
     let mut groups: Vec<Group<'_>> = Vec::new();
+    let mut index: HashMap<GroupKey<'_>, usize> = HashMap::with_capacity(entries.len());
     for (i, (hash, peppered)) in entries.iter().enumerate() {
-        match groups
-            .iter_mut()
-            .find(|g| g.peppered == *peppered && g.shape.same_group(hash))
-        {
-            Some(g) => g.members.push(i),
-            None => groups.push(Group {
-                shape: hash,
-                peppered: *peppered,
-                members: vec![i],
-                candidates: 1,
-            }),
+        match index.entry(hash.group_key(*peppered)) {
+            Entry::Occupied(g) => groups[*g.get()].members.push(i),
+            Entry::Vacant(slot) => {
+                slot.insert(groups.len());
+                groups.push(Group {
+                    shape: hash,
+                    peppered: *peppered,
+                    members: vec![i],
+                    candidates: 1,
+                });
+            }
         }
     }
     if groups.iter().any(|g| g.peppered) && policy.pepper().is_none() {
@@ -1852,7 +1867,7 @@ mod tests {
         assert!(
             hashes
                 .iter()
-                .all(|x| x.salt() == h.salt() && x.same_group(&hashes[0]))
+                .all(|x| x.salt() == h.salt() && x.group_key(false) == hashes[0].group_key(false))
         );
         let bigger = Policy::from_toml_str(
             "[hashing]\nmemory_kib = 128\niterations = 1\nallow_weak_parameters = true\n",
@@ -1860,7 +1875,7 @@ mod tests {
         .unwrap();
         let other = hash_password(&bigger, h.salt(), "x").unwrap();
         assert!(
-            !other.same_group(&hashes[0]),
+            other.group_key(false) != hashes[0].group_key(false),
             "new parameters form a new group"
         );
     }

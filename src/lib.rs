@@ -104,6 +104,7 @@ mod normalise;
 #[cfg(unix)]
 pub mod passwd_file;
 pub mod policy;
+pub mod remind;
 pub mod rotation;
 mod rules;
 mod secret;

@@ -10,6 +10,7 @@ pub use crate::account::AccountsPolicy;
 use crate::blocklist::Blocklist;
 use crate::breach::{Filter, FilterKind};
 use crate::error::{Error, PolicyError, Result};
+pub use crate::remind::NotifyPolicy;
 use crate::trusted_file::{self, FileRole};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -122,6 +123,7 @@ impl Preset {
                 max_age_days: 90,
                 warn_days: 14,
                 min_age_days: 0,
+                remind_days: Vec::new(),
             },
             hashing: HashingPolicy {
                 memory_kib: 19_456,
@@ -135,6 +137,7 @@ impl Preset {
             breach: BreachPolicy { filter: None },
             mail: MailPolicy::default(),
             serve: ServePolicy::default(),
+            notify: None,
         };
         match self {
             Preset::Seed => seed,
@@ -166,6 +169,7 @@ impl Preset {
                     max_age_days: 0,
                     warn_days: 0,
                     min_age_days: 0,
+                    remind_days: Vec::new(),
                 },
                 ..seed
             },
@@ -308,6 +312,10 @@ pub struct RotationPolicy {
     pub warn_days: u32,
     /// A password may not be changed again until it is this old.
     pub min_age_days: u32,
+    /// `pwsentry notify` mails a reminder when a password is within this
+    /// many days of `max_age_days`, once per threshold (most distant
+    /// first, e.g. `[14, 7, 1]`), and once when it is stale.
+    pub remind_days: Vec<u32>,
 }
 
 /// `[hashing]`: argon2id parameters for the history.
@@ -429,6 +437,8 @@ struct Settings {
     breach: BreachPolicy,
     mail: MailPolicy,
     serve: ServePolicy,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notify: Option<NotifyPolicy>,
 }
 
 /// A validated, immutable password policy.
@@ -668,6 +678,7 @@ impl Policy {
                 ),
             ));
         }
+        validate_remind_days(hist_rot).map_err(|m| err(spans.remind_days, m))?;
         if hist_rot.max_age_days > 36_500
             || hist_rot.min_age_days > 36_500
             || s.history.remember_days > 36_500
@@ -793,6 +804,10 @@ impl Policy {
     pub fn serve(&self) -> &ServePolicy {
         &self.settings.serve
     }
+    /// `[notify]`, if the policy has that section (reminder mails).
+    pub fn notify(&self) -> Option<&NotifyPolicy> {
+        self.settings.notify.as_ref()
+    }
     /// The open breached-password filter of `[breach] filter`, if any
     /// (only its header has been read).
     pub fn breach_filter(&self) -> Option<&Filter> {
@@ -834,6 +849,35 @@ fn first_line(s: &str) -> String {
         .unwrap_or(s)
         .trim()
         .to_owned()
+}
+
+/// Checks `[rotation] remind_days`: positive, unique, below the maximum age.
+fn validate_remind_days(r: &RotationPolicy) -> std::result::Result<(), String> {
+    let days = &r.remind_days;
+    if days.len() > crate::remind::MAX_REMIND_DAYS {
+        return Err(format!(
+            "rotation.remind_days lists {} thresholds; at most {}",
+            days.len(),
+            crate::remind::MAX_REMIND_DAYS
+        ));
+    }
+    if !days.is_empty() && r.max_age_days == 0 {
+        return Err(
+            "rotation.remind_days needs rotation.max_age_days: without a maximum age nothing expires".into(),
+        );
+    }
+    for (i, d) in days.iter().enumerate() {
+        if *d == 0 || *d >= r.max_age_days {
+            return Err(format!(
+                "rotation.remind_days: {d} must be at least 1 and less than rotation.max_age_days ({})",
+                r.max_age_days
+            ));
+        }
+        if days[..i].contains(d) {
+            return Err(format!("rotation.remind_days lists {d} twice"));
+        }
+    }
+    Ok(())
 }
 
 /// Checks argon2 parameters against hard limits and OWASP's minimum.
@@ -1000,6 +1044,7 @@ struct Spans {
     blocklists: Vec<Option<usize>>,
     warn_days: Option<usize>,
     min_age: Option<usize>,
+    remind_days: Option<usize>,
     max_age: Option<usize>,
     remember: Option<usize>,
     hashing: Option<usize>,
@@ -1027,6 +1072,7 @@ struct RawPolicy {
     breach: Option<RawBreach>,
     mail: Option<RawMail>,
     serve: Option<RawServe>,
+    notify: Option<Spanned<crate::remind::RawNotify>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1073,6 +1119,7 @@ struct RawRotation {
     max_age_days: S<u32>,
     warn_days: S<u32>,
     min_age_days: S<u32>,
+    remind_days: S<Vec<u32>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1189,6 +1236,9 @@ impl RawPolicy {
         sp.max_age = set(&mut s.rotation.max_age_days, r.max_age_days);
         sp.warn_days = set(&mut s.rotation.warn_days, r.warn_days);
         sp.min_age = set(&mut s.rotation.min_age_days, r.min_age_days);
+        sp.remind_days = set(&mut s.rotation.remind_days, r.remind_days);
+        // Most distant first, as they are crossed; validated later.
+        s.rotation.remind_days.sort_unstable_by(|a, b| b.cmp(a));
         let hs = self.hashing.unwrap_or_default();
         let spans = [
             set(&mut s.hashing.memory_kib, hs.memory_kib),
@@ -1243,6 +1293,14 @@ impl RawPolicy {
         if let Some(u) = sv.help_url {
             sp.serve[2] = Some(u.span().start);
             s.serve.help_url = Some(u.into_inner());
+        }
+        if let Some(n) = self.notify {
+            let section = Some(n.span().start);
+            let policy = n
+                .into_inner()
+                .validate(section, base)
+                .map_err(|(at, m)| PolicyError::at(origin, text, at.or(section), m))?;
+            s.notify = Some(policy);
         }
         if sp.max_age.is_none() {
             sp.max_age = sp.warn_days.or(sp.min_age);

@@ -6,7 +6,8 @@
 //! [`RotationPolicy`] and the time `now` are parameters.
 //! - [`status`]: one account's status, read from a [`Store`] (at login);
 //! - [`stale_accounts`]: every stale or expiring account, streamed from a
-//!   store (for reports and reminders);
+//!   store (for reports; reminder mails are planned by
+//!   [`remind`](crate::remind));
 //! - [`status_at`]: the arithmetic both use, for a caller that already
 //!   knows when the password was set.
 //!

@@ -55,12 +55,22 @@ const EVASIONS: [&str; 6] = [
     "Velvet#Orbit#Canyon\u{ff11}\u{ff10}",
 ];
 
+/// `Velvet#Orbit#Canyon10` typed with caps lock on (Shift gives the small
+/// letters): accepted until the whole-case variant learnt to swap case.
+const CAPS_LOCK: &str = "vELVET#oRBIT#cANYON10";
+
 #[test]
 fn evasions_within_the_hashed_catalogue_are_rejected() {
     let checker = Checker::new(policy(""));
     let store = recorded(&checker);
     // Reachable within 8 hashed variants: case, space, lookalike, NFKC.
-    for candidate in [EVASIONS[0], EVASIONS[1], EVASIONS[4], EVASIONS[5]] {
+    for candidate in [
+        EVASIONS[0],
+        EVASIONS[1],
+        EVASIONS[4],
+        EVASIONS[5],
+        CAPS_LOCK,
+    ] {
         assert_eq!(
             rules(
                 &checker,

@@ -410,16 +410,18 @@ fn copies_between_sqlite_and_postgres_all_or_nothing() {
 
 /// The least-privilege roles of docs/postgres.md, on a real server: the
 /// owner migrates; the service role reads, appends, prunes and forgets but
-/// cannot drop, truncate or alter; the report role sees change times only.
+/// cannot drop, truncate or alter; the report role sees change times only;
+/// the notify role also keeps the reminder records.
 #[test]
 fn least_privilege_roles_from_the_docs() {
     let pg = server();
     let db = pg.database("roles");
     let n = db.trim_start_matches("roles_");
-    let (owner, svc, report) = (
+    let (owner, svc, report, notify) = (
         format!("owner_{n}"),
         format!("svc_{n}"),
         format!("report_{n}"),
+        format!("notify_{n}"),
     );
     pg.psql(
         &db,
@@ -427,6 +429,7 @@ fn least_privilege_roles_from_the_docs() {
             "CREATE ROLE {owner} LOGIN PASSWORD '{PASSWORD}';
              CREATE ROLE {svc} LOGIN PASSWORD '{PASSWORD}';
              CREATE ROLE {report} LOGIN PASSWORD '{PASSWORD}';
+             CREATE ROLE {notify} LOGIN PASSWORD '{PASSWORD}';
              ALTER DATABASE {db} OWNER TO {owner};
              REVOKE ALL ON DATABASE {db} FROM PUBLIC;
              REVOKE CREATE ON SCHEMA public FROM PUBLIC;"
@@ -446,7 +449,12 @@ fn least_privilege_roles_from_the_docs() {
              GRANT CONNECT ON DATABASE {db} TO {report};
              GRANT USAGE ON SCHEMA pwsentry TO {report};
              GRANT SELECT ON pwsentry.schema_version TO {report};
-             GRANT SELECT (account, changed_at) ON pwsentry.accounts TO {report};"
+             GRANT SELECT (account, changed_at) ON pwsentry.accounts TO {report};
+             GRANT CONNECT ON DATABASE {db} TO {notify};
+             GRANT USAGE ON SCHEMA pwsentry TO {notify};
+             GRANT SELECT ON pwsentry.schema_version TO {notify};
+             GRANT SELECT (account, changed_at) ON pwsentry.accounts TO {notify};
+             GRANT SELECT, INSERT, UPDATE ON pwsentry.reminders TO {notify};"
         ),
     );
     let service = open(&as_role(&svc));
@@ -505,6 +513,35 @@ fn least_privilege_roles_from_the_docs() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("permission denied"), "{e}");
+    // The notify role: plans and remembers reminders, reads no hash; the
+    // service role's `forget` takes the reminder record along.
+    let notifier =
+        PostgresStore::open_existing(&PostgresConfig::from_url(&as_role(&notify)).unwrap())
+            .unwrap()
+            .unwrap();
+    notifier
+        .note_reminder("kept@example.com", at(1), 7, at(80))
+        .unwrap();
+    notifier
+        .note_reminder("kept@example.com", at(1), 1, at(85))
+        .unwrap();
+    let mut reminded = Vec::new();
+    notifier
+        .visit_reminders(at(100), None, &mut |a, _, days| {
+            reminded.push((a.to_owned(), days));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(
+        reminded,
+        [
+            ("kept@example.com".to_owned(), Some(1)),
+            ("race".to_owned(), None)
+        ]
+    );
+    assert!(notifier.history("kept@example.com").is_err());
+    assert!(service.forget("kept@example.com").unwrap());
+    assert_eq!(pg.psql(&db, "SELECT count(*) FROM pwsentry.reminders"), "0");
     // A service role meeting a schema to create is told who does that.
     let fresh = pg.database("roles_fresh");
     pg.psql(&fresh, &format!("REVOKE CREATE ON DATABASE {fresh} FROM PUBLIC; GRANT CONNECT ON DATABASE {fresh} TO {svc};"));

@@ -24,7 +24,6 @@ pub use format::{FORMAT_VERSION, FilterKind, FingerprintBits, Header, MAX_DESCRI
 use format::{DIR_ENTRY_LEN, Group, HEADER_LEN};
 use map::FileMap;
 use sha1::{Digest, Sha1};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
@@ -39,6 +38,10 @@ pub enum FilterError {
     /// A FIFO, device or directory where a filter file was expected.
     #[error("not a regular file")]
     NotRegular,
+    /// A file pwsentry does not trust (writable by everyone); the message
+    /// says how to fix it.
+    #[error("{0}")]
+    Untrusted(crate::trusted_file::FileProblem),
     /// Shorter than its header says.
     #[error("truncated: {len} bytes, expected {needed}; rebuild it with `pwsentry breach build`")]
     Truncated {
@@ -84,21 +87,24 @@ pub struct Filter {
 
 impl Filter {
     /// Opens `path`, reads and validates its header (magic, version,
-    /// checksum, lengths). Refuses anything but a regular file before
-    /// opening it, so a FIFO cannot block the caller.
+    /// checksum, lengths). Refuses anything but a regular file, without
+    /// blocking on a FIFO, and a file everyone may write
+    /// ([`trusted_file`](crate::trusted_file), the policy's rule).
     ///
     /// # Errors
     /// [`FilterError`] naming what is wrong.
     pub fn open(path: impl AsRef<Path>) -> Result<Filter, FilterError> {
+        use crate::trusted_file::{self, FileProblem, FileRole};
         let path = path.as_ref();
-        if !std::fs::metadata(path)?.is_file() {
-            return Err(FilterError::NotRegular);
-        }
-        let file = File::open(path)?;
+        // Opened once, without blocking, and judged by the open file: a
+        // filter everyone may write could be emptied by anyone, which
+        // switches the breach check off for every user.
+        let file = trusted_file::open(path, FileRole::Config).map_err(|p| match p {
+            FileProblem::Io(e) => FilterError::Io(e),
+            FileProblem::NotRegular(_) => FilterError::NotRegular,
+            other => FilterError::Untrusted(other),
+        })?;
         let meta = file.metadata()?;
-        if !meta.is_file() {
-            return Err(FilterError::NotRegular);
-        }
         let len = meta.len();
         if len < HEADER_LEN {
             // Too short to map usefully (an empty file cannot be mapped);

@@ -41,7 +41,10 @@ const LOOKALIKES: [(char, char); 8] = [
 ///    leading or trailing space];
 /// 5. the last run of ASCII digits plus 1 [the number moved down];
 /// 6. the whole password's case: title case per word when it is all upper
-///    or all lower case, else all lower case [caps lock, `VELVET#ORBIT…`];
+///    or all lower case; every letter's case swapped when it has more
+///    capitals than small letters (typed with caps lock on, where Shift
+///    gives the small ones); else all lower case [caps lock,
+///    `VELVET#ORBIT…`, `vELVET#oRBIT…`];
 /// 7. lookalikes restored (`0`→o, `1`→i, `3`→e, `4`→a, `5`→s, `7`→t, `@`→a,
 ///    `$`→s, where a letter follows) [`Velvet#0rbit…`];
 /// 8. one character appended: `!` after a digit, `1` after a letter, the
@@ -168,12 +171,17 @@ fn canonical(password: &str) -> Password {
     }
 }
 
-/// Title case per run of letters, or all lower case (see the catalogue).
+/// Title case per run of letters, every letter's case swapped, or all
+/// lower case (see the catalogue).
 fn whole_case(password: &str) -> Password {
-    let has_upper = password.chars().any(char::is_uppercase);
-    let has_lower = password.chars().any(char::is_lowercase);
+    let upper = password.chars().filter(|c| c.is_uppercase()).count();
+    let lower = password.chars().filter(|c| c.is_lowercase()).count();
     let mut s = String::with_capacity(password.len());
-    if has_upper && has_lower {
+    if upper > lower && lower > 0 {
+        // Mostly capitals with a few small letters: typed with caps lock
+        // on, where Shift gives the small letters (`vELVET#oRBIT…`).
+        s.extend(password.chars().map(|c| swap_case(c).unwrap_or(c)));
+    } else if upper > 0 && lower > 0 {
         s.extend(password.chars().map(to_lower));
     } else {
         let mut in_word = false;
@@ -277,6 +285,13 @@ mod tests {
         assert!(!variants("Pass0").iter().any(|v| v.starts_with("Pass-")));
         assert!(variants("abc#").contains(&"abc##".to_owned()));
         assert!(variants("ÄÖÜ1").contains(&"äÖÜ1".to_owned()));
+        // Caps lock on while typing `Velvet#Orbit#Canyon10` with Shift.
+        assert!(
+            variants("vELVET#oRBIT#cANYON10").contains(&"Velvet#Orbit#Canyon10".to_owned()),
+            "{:?}",
+            variants("vELVET#oRBIT#cANYON10")
+        );
+        assert!(variants("pASSWORD1").contains(&"Password1".to_owned()));
     }
 
     #[test]

@@ -13,7 +13,7 @@
 // Test code: a broken promise is a panic with a message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use super::{Append, Expect, NewEntry, Retention, Store};
+use super::{Append, Expect, NewEntry, ReminderDays, Retention, STALE_NOTICE, Store};
 use crate::error::Error;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::ops::ControlFlow;
@@ -39,6 +39,7 @@ pub fn run_all(make: Factory<'_>) {
     failures_count_within_the_window(&*make());
     attempts_stop_at_the_limit_and_can_be_forgiven(&*make());
     concurrent_attempts_never_exceed_the_limit(make);
+    reminders_follow_the_password(&*make());
 }
 
 fn t(day: i64) -> DateTime<Utc> {
@@ -354,6 +355,90 @@ fn failures_count_within_the_window(store: &dyn Store) {
         store.history("account:a").unwrap().is_none(),
         "failures are not history"
     );
+}
+
+fn reminded(
+    store: &dyn Store,
+    cutoff: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, &str)>,
+) -> Vec<(String, DateTime<Utc>, Option<ReminderDays>)> {
+    let mut out = Vec::new();
+    store
+        .visit_reminders(cutoff, after, &mut |a, at, days| {
+            out.push((a.to_owned(), at, days));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    out
+}
+
+fn reminders_follow_the_password(store: &dyn Store) {
+    assert!(reminded(store, t(10_000), None).is_empty());
+    add(store, "b", &[entry(2, "b")], 5);
+    add(store, "a", &[entry(2, "a")], 5);
+    add(store, "old", &[entry(1, "o")], 5);
+    add(store, "new", &[entry(50, "n")], 5);
+    let sent = t(80);
+    store.note_reminder("a", t(2), 14, sent).unwrap();
+    assert_eq!(
+        reminded(store, t(10), None),
+        [
+            ("old".to_owned(), t(1), None),
+            ("a".to_owned(), t(2), Some(14)),
+            ("b".to_owned(), t(2), None),
+        ],
+        "oldest first, ties by account, cutoff inclusive, the record joined"
+    );
+    store.note_reminder("a", t(2), 7, sent).unwrap();
+    store.note_reminder("a", t(2), 14, sent).unwrap();
+    assert_eq!(
+        reminded(store, t(2), Some((t(1), "old"))),
+        [
+            ("a".to_owned(), t(2), Some(7)),
+            ("b".to_owned(), t(2), None)
+        ],
+        "the most urgent reminder is kept; `after` is exclusive"
+    );
+    assert_eq!(
+        reminded(store, t(2), Some((t(2), "a"))),
+        [("b".to_owned(), t(2), None)],
+        "`after` orders by (changed_at, account)"
+    );
+    store.note_reminder("b", t(2), STALE_NOTICE, sent).unwrap();
+    assert_eq!(reminded(store, t(2), Some((t(2), "a")))[0].2, Some(0));
+    store.note_reminder("nobody", t(2), 7, sent).unwrap();
+    assert!(
+        store.history("nobody").unwrap().is_none(),
+        "a reminder for an unknown account creates nothing"
+    );
+    // A new password starts afresh, and its reminders replace the old one's.
+    add(store, "a", &[entry(3, "a2")], 5);
+    assert_eq!(
+        reminded(store, t(3), Some((t(2), "b"))),
+        [("a".to_owned(), t(3), None)]
+    );
+    store.note_reminder("a", t(3), 14, sent).unwrap();
+    assert_eq!(reminded(store, t(3), Some((t(2), "b")))[0].2, Some(14));
+    // A late record for the earlier password does not replace the new one's.
+    store.note_reminder("a", t(2), 1, sent).unwrap();
+    assert_eq!(reminded(store, t(3), Some((t(2), "b")))[0].2, Some(14));
+    store.note_reminder("a", t(3), 1, sent).unwrap();
+    assert_eq!(reminded(store, t(3), Some((t(2), "b")))[0].2, Some(1));
+    // Forgetting deletes the record: the same history again has none.
+    assert!(store.forget("b").unwrap());
+    add(store, "b", &[entry(2, "b")], 5);
+    assert_eq!(
+        reminded(store, t(2), Some((t(1), "old"))),
+        [("b".to_owned(), t(2), None)]
+    );
+    let mut n = 0;
+    store
+        .visit_reminders(t(10_000), None, &mut |_, _, _| {
+            n += 1;
+            ControlFlow::Break(())
+        })
+        .unwrap();
+    assert_eq!(n, 1, "Break stops the walk");
 }
 
 /// The contract across two handles on one store (two hosts or processes

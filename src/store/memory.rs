@@ -2,7 +2,9 @@
 //! not outlive the process. Same contract as the SQLite store; nothing here
 //! touches the file system.
 
-use super::{AccountHistory, Append, EntryId, Expect, HistoryEntry, Store};
+use super::{
+    AccountHistory, Append, EntryId, Expect, HistoryEntry, ReminderDays, ReminderVisit, Store,
+};
 use crate::error::{Error, Result};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::BTreeMap;
@@ -24,6 +26,14 @@ struct State {
     accounts: BTreeMap<String, AccountHistory>,
     last_id: EntryId,
     failures: BTreeMap<String, Vec<DateTime<Utc>>>,
+    reminders: BTreeMap<String, Reminder>,
+}
+
+/// An account's reminder record: for which password, which reminder, when.
+#[derive(Debug, Clone, Copy)]
+struct Reminder {
+    changed_at: DateTime<Utc>,
+    days: ReminderDays,
 }
 
 impl MemoryStore {
@@ -84,7 +94,9 @@ impl Store for MemoryStore {
     }
 
     fn forget(&self, account: &str) -> Result<bool> {
-        Ok(self.lock()?.accounts.remove(account).is_some())
+        let mut state = self.lock()?;
+        state.reminders.remove(account);
+        Ok(state.accounts.remove(account).is_some())
     }
 
     fn visit_changed_before(
@@ -110,6 +122,64 @@ impl Store for MemoryStore {
                 break;
             }
         }
+        Ok(())
+    }
+
+    fn visit_reminders(
+        &self,
+        cutoff: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, &str)>,
+        visit: &mut ReminderVisit<'_>,
+    ) -> Result<()> {
+        let mut due: Vec<(DateTime<Utc>, String, Option<ReminderDays>)> = {
+            let state = self.lock()?;
+            state
+                .accounts
+                .iter()
+                .filter_map(|(a, h)| {
+                    let t = h.changed_at().filter(|t| *t <= cutoff)?;
+                    if let Some((at, id)) = after
+                        && (t, a.as_str()) <= (at, id)
+                    {
+                        return None;
+                    }
+                    let reminded = state
+                        .reminders
+                        .get(a)
+                        .filter(|r| r.changed_at == t)
+                        .map(|r| r.days);
+                    Some((t, a.clone(), reminded))
+                })
+                .collect()
+        };
+        due.sort();
+        for (t, a, reminded) in &due {
+            if visit(a, *t, *reminded).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn note_reminder(
+        &self,
+        account: &str,
+        changed_at: DateTime<Utc>,
+        days: ReminderDays,
+        _sent_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut state = self.lock()?;
+        if !state.accounts.contains_key(account) {
+            return Ok(());
+        }
+        let days = match state.reminders.get(account) {
+            Some(r) if r.changed_at > changed_at => return Ok(()),
+            Some(r) if r.changed_at == changed_at => r.days.min(days),
+            _ => days,
+        };
+        state
+            .reminders
+            .insert(account.to_owned(), Reminder { changed_at, days });
         Ok(())
     }
 

@@ -80,6 +80,11 @@ pub type EntryId = i64;
 ///   its entries. Times are kept to the second (callers pass whole seconds).
 /// - **Streaming.** [`Store::visit_changed_before`] yields accounts oldest
 ///   first (ties by account id) without loading them all into memory.
+/// - **Reminders.** [`Store::note_reminder`] keeps one record per account
+///   (for one `changed_at`, the most urgent reminder noted);
+///   [`Store::visit_reminders`] reports it only while the account's
+///   `changed_at` is the one it was noted for, so a new password starts
+///   afresh; `forget` deletes it.
 /// - **Thread safety.** Methods take `&self` and may be called from many
 ///   threads at once.
 /// - **Secrecy.** Errors never contain a hash or a salt.
@@ -216,10 +221,79 @@ pub trait Store: Send + Sync {
         let _ = key;
         Err(unsupported_failures())
     }
+
+    /// Like [`Store::visit_changed_before`], with each account's reminder
+    /// record: calls `visit(account, changed_at, reminded)` for every
+    /// account changed at or before `cutoff` and, when `after` is given,
+    /// strictly after it in (`changed_at`, account id) order; oldest first,
+    /// ties by account id, until `visit` returns [`ControlFlow::Break`].
+    /// `reminded` is the smallest [`ReminderDays`] noted by
+    /// [`Store::note_reminder`] for this very `changed_at` (`None`: no
+    /// reminder was sent for the current password). `after` lets a caller
+    /// walk every account in pieces, acting between them. Memory use does
+    /// not grow with the number of accounts; `visit` must not call back
+    /// into the store.
+    ///
+    /// The default implementation keeps no reminder records and fails.
+    ///
+    /// # Errors
+    /// [`Error::Store`](crate::Error::Store) if the store cannot be read or
+    /// keeps no reminder records.
+    fn visit_reminders(
+        &self,
+        cutoff: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, &str)>,
+        visit: &mut ReminderVisit<'_>,
+    ) -> Result<()> {
+        let _ = (cutoff, after, visit);
+        Err(unsupported_reminders())
+    }
+
+    /// Remembers that the reminder `days` was sent at `sent_at` for
+    /// `account`'s password set at `changed_at`. One record per account: a
+    /// record for an earlier `changed_at` (an earlier password) is
+    /// replaced, one for a later `changed_at` is kept; for the same one,
+    /// the smallest `days` is kept. Nothing is recorded
+    /// for an account the store does not hold (forgotten meanwhile).
+    /// [`Store::forget`] deletes the record with the account.
+    ///
+    /// The default implementation keeps no reminder records and fails.
+    ///
+    /// # Errors
+    /// [`Error::Store`](crate::Error::Store) if the store cannot be
+    /// written or keeps no reminder records;
+    /// [`Error::Busy`](crate::Error::Busy) as for [`Store::append`].
+    fn note_reminder(
+        &self,
+        account: &str,
+        changed_at: DateTime<Utc>,
+        days: ReminderDays,
+        sent_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let _ = (account, changed_at, days, sent_at);
+        Err(unsupported_reminders())
+    }
 }
+
+/// Which reminder a record is about: how many days before the password's
+/// expiry it was due (one of the policy's `remind_days`), or
+/// [`STALE_NOTICE`] (`0`) for the notice sent once the password is stale.
+/// Smaller is more urgent.
+pub type ReminderDays = u32;
+
+/// What [`Store::visit_reminders`] calls: `(account, changed_at, reminded)`.
+pub type ReminderVisit<'a> =
+    dyn FnMut(&str, DateTime<Utc>, Option<ReminderDays>) -> ControlFlow<()> + 'a;
+
+/// The [`ReminderDays`] of the notice sent when a password is stale.
+pub const STALE_NOTICE: ReminderDays = 0;
 
 fn unsupported_failures() -> crate::Error {
     crate::Error::Store("this store keeps no failed-attempt counts".into())
+}
+
+fn unsupported_reminders() -> crate::Error {
+    crate::Error::Store("this store keeps no reminder records".into())
 }
 
 /// One remembered password: its argon2 hash and when it was set.

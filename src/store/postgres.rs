@@ -20,7 +20,9 @@
 //! It must not print, read the clock or the environment, and its errors
 //! never contain the connection password, a hash or a salt.
 
-use super::{AccountHistory, Append, EntryId, Expect, HistoryEntry, Store};
+use super::{
+    AccountHistory, Append, EntryId, Expect, HistoryEntry, ReminderDays, ReminderVisit, Store,
+};
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
 use postgres::error::SqlState;
@@ -107,6 +109,15 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX failures_by_key ON pwsentry.failures (key, at);
      CREATE INDEX failures_by_at ON pwsentry.failures (at);",
+    // 3: the reminder mail last sent per account (`pwsentry notify`), for
+    // the password set at `changed_at`; `days` 0 is the stale notice.
+    "CREATE TABLE pwsentry.reminders (
+         account    text COLLATE \"C\" PRIMARY KEY
+                    REFERENCES pwsentry.accounts (account) ON DELETE CASCADE,
+         changed_at timestamptz NOT NULL,
+         days       integer NOT NULL CHECK (days >= 0),
+         sent_at    timestamptz NOT NULL
+     );",
 ];
 
 /// Where and how to connect: a libpq-style URL plus pwsentry's settings.
@@ -974,6 +985,84 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    fn visit_reminders(
+        &self,
+        cutoff: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, &str)>,
+        visit: &mut ReminderVisit<'_>,
+    ) -> Result<()> {
+        let mut client = self.client()?;
+        let err = |e: postgres::Error| self.map(&e);
+        let mut tx = client
+            .build_transaction()
+            .read_only(true)
+            .start()
+            .map_err(err)?;
+        const SELECT: &str = "SELECT a.account, a.changed_at, r.days
+                                FROM pwsentry.accounts a
+                                LEFT JOIN pwsentry.reminders r
+                                  ON r.account = a.account AND r.changed_at = a.changed_at
+                               WHERE a.changed_at <= $1";
+        const ORDER: &str = " ORDER BY a.changed_at, a.account";
+        let portal = match after {
+            None => tx.bind(&format!("{SELECT}{ORDER}"), &[&cutoff]),
+            Some((at, account)) => tx.bind(
+                &format!(
+                    "{SELECT} AND (a.changed_at, a.account) > ($2::timestamptz, $3::text){ORDER}"
+                ),
+                &[&cutoff, &at, &account],
+            ),
+        }
+        .map_err(err)?;
+        loop {
+            let rows = tx.query_portal(&portal, FETCH_ROWS).map_err(err)?;
+            for row in &rows {
+                let account: &str = row.get(0);
+                let days: Option<i32> = row.get(2);
+                let days = days.and_then(|d| ReminderDays::try_from(d).ok());
+                if visit(account, row.get(1), days).is_break() {
+                    return Ok(());
+                }
+            }
+            if rows.len() < FETCH_ROWS as usize {
+                return Ok(());
+            }
+        }
+    }
+
+    fn note_reminder(
+        &self,
+        account: &str,
+        changed_at: DateTime<Utc>,
+        days: ReminderDays,
+        sent_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let days = i32::try_from(days)
+            .map_err(|_| Error::Store(format!("reminder days {days} out of range")))?;
+        let mut client = self.client()?;
+        // For the same password keep the most urgent reminder (and when it
+        // went out); a record of an earlier password is replaced, one of a
+        // later password is not.
+        client
+            .execute(
+                "INSERT INTO pwsentry.reminders (account, changed_at, days, sent_at)
+                 SELECT $1::text, $2::timestamptz, $3::integer, $4::timestamptz
+                  WHERE EXISTS (SELECT 1 FROM pwsentry.accounts WHERE account = $1::text)
+                 ON CONFLICT (account) DO UPDATE SET
+                     sent_at = CASE WHEN pwsentry.reminders.changed_at = excluded.changed_at
+                                     AND pwsentry.reminders.days <= excluded.days
+                                    THEN pwsentry.reminders.sent_at ELSE excluded.sent_at END,
+                     days = CASE WHEN pwsentry.reminders.changed_at = excluded.changed_at
+                                 THEN LEAST(pwsentry.reminders.days, excluded.days)
+                                 ELSE excluded.days END,
+                     changed_at = excluded.changed_at
+                 WHERE excluded.changed_at >= pwsentry.reminders.changed_at",
+                &[&account, &changed_at, &days, &sent_at],
+            )
+            .map_err(|e| self.map(&e))?;
+        Ok(())
+    }
+
     fn history(&self, account: &str) -> Result<Option<AccountHistory>> {
         let mut client = self.client()?;
         // One statement: the salt and the entries of the same snapshot.
@@ -1016,7 +1105,8 @@ impl Store for PostgresStore {
 
     fn forget(&self, account: &str) -> Result<bool> {
         let mut client = self.client()?;
-        // Entries go with the account (ON DELETE CASCADE), in one statement.
+        // Entries and the reminder record go with the account (ON DELETE
+        // CASCADE), in one statement.
         let removed = client
             .execute(
                 "DELETE FROM pwsentry.accounts WHERE account = $1",

@@ -14,7 +14,9 @@
 //! It must not change a file it refuses, and its errors never contain a
 //! hash or a salt.
 
-use super::{AccountHistory, Append, EntryId, Expect, HistoryEntry, Store};
+use super::{
+    AccountHistory, Append, EntryId, Expect, HistoryEntry, ReminderDays, ReminderVisit, Store,
+};
 use crate::account::{AccountId, AccountsPolicy};
 use crate::error::{Error, Result};
 use crate::trusted_file::{self, FileRole};
@@ -28,6 +30,9 @@ use std::time::Duration;
 
 /// The schema version this build writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// The schema version that added the `reminders` table.
+const REMINDERS_VERSION: u32 = 4;
 
 /// `PRAGMA application_id` of pwsentry databases ("pwse").
 const APPLICATION_ID: i32 = 0x7077_7365;
@@ -67,6 +72,17 @@ const MIGRATIONS: &[Migration] = &[
      );
      CREATE INDEX failures_by_key ON failures (key, at);
      CREATE INDEX failures_by_at ON failures (at);",
+    ),
+    // 4: the reminder mail last sent per account (`pwsentry notify`), for
+    // the password set at `changed_at`; `days` 0 is the stale notice.
+    Migration::Sql(
+        "CREATE TABLE reminders (
+         account    TEXT PRIMARY KEY NOT NULL
+                    REFERENCES accounts (account) ON DELETE CASCADE,
+         changed_at INTEGER NOT NULL,
+         days       INTEGER NOT NULL CHECK (days >= 0),
+         sent_at    INTEGER NOT NULL
+     );",
     ),
 ];
 
@@ -128,6 +144,9 @@ pub struct SqliteStore {
     path: PathBuf,
     conn: Mutex<Connection>,
     read_only: bool,
+    /// The schema version of the file: below [`SCHEMA_VERSION`] only when
+    /// opened read-only (nothing is migrated then).
+    version: u32,
 }
 
 impl SqliteStore {
@@ -188,9 +207,7 @@ impl SqliteStore {
 
     fn connect(path: &Path, checked: &std::fs::File, options: &OpenOptions) -> Result<SqliteStore> {
         for suffix in ["-wal", "-shm"] {
-            let mut side = path.as_os_str().to_owned();
-            side.push(suffix);
-            let side = PathBuf::from(side);
+            let side = side_file(path, suffix);
             match trusted_file::open(&side, FileRole::Database) {
                 Ok(_) => {}
                 Err(p) if p.is_not_found() => {}
@@ -204,7 +221,7 @@ impl SqliteStore {
             OpenFlags::SQLITE_OPEN_READ_WRITE
         };
         let flags = mode | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_NOFOLLOW;
-        let mut conn = Connection::open_with_flags(path, flags).map_err(err)?;
+        let mut conn = Connection::open_with_flags(sqlite_name(path), flags).map_err(err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         // Temporary tables and indexes stay in memory: SQLite would otherwise
         // put them in $SQLITE_TMPDIR or $TMPDIR, which the caller of a
@@ -216,6 +233,22 @@ impl SqliteStore {
         // creating right now is seen either before or after, never half made.
         let version = {
             let tx = conn.transaction().map_err(err)?;
+            // The first read opens the shared-memory file, which a reader
+            // who may not write the folder cannot create (a restored
+            // backup, or a database the sqlite3 shell closed last, has none).
+            let first = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+            if let Err(e) = &first
+                && options.read_only
+                && e.sqlite_error_code() == Some(ErrorCode::ReadOnly)
+                && !side_file(path, "-shm").exists()
+            {
+                return Err(Error::Store(format!(
+                    "{}: cannot be read by this user: its {} file is missing, and only a user who may write the folder can create it; fix: run `pwsentry --db {} store migrate` once as the database's owner (it creates the file and keeps it)",
+                    path.display(),
+                    side_file(path, "-shm").display(),
+                    path.display()
+                )));
+            }
             let version = inspect(&tx, path)?;
             tx.commit().map_err(err)?;
             version
@@ -233,6 +266,7 @@ impl SqliteStore {
                 path: path.to_owned(),
                 conn: Mutex::new(conn),
                 read_only: true,
+                version,
             });
         }
         if version == 0 {
@@ -270,6 +304,7 @@ impl SqliteStore {
             path: path.to_owned(),
             conn: Mutex::new(conn),
             read_only: false,
+            version: SCHEMA_VERSION,
         })
     }
 
@@ -490,6 +525,26 @@ fn same_file(path: &Path, checked: &std::fs::File) -> Result<()> {
     Ok(())
 }
 
+/// `path` with `suffix` appended: SQLite's `-wal` and `-shm` files.
+fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    let mut side = path.as_os_str().to_owned();
+    side.push(suffix);
+    PathBuf::from(side)
+}
+
+/// The name SQLite is given for `path`: a relative path is prefixed with
+/// `./`, so that SQLite reads every path as a file name. Without it, this
+/// bundled SQLite (built with URI file names on) would read `file:…` as a
+/// URI naming another file, or none (`file:x?mode=memory`), and `:memory:`
+/// as an in-memory database: the file checked would not be the file used.
+fn sqlite_name(path: &Path) -> PathBuf {
+    if path.is_relative() {
+        Path::new(".").join(path)
+    } else {
+        path.to_owned()
+    }
+}
+
 fn create_file(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         let mut builder = std::fs::DirBuilder::new();
@@ -665,6 +720,8 @@ impl Store for SqliteStore {
             .map_err(&err)?;
         tx.execute("DELETE FROM entries WHERE account = ?1", [account])
             .map_err(&err)?;
+        tx.execute("DELETE FROM reminders WHERE account = ?1", [account])
+            .map_err(&err)?;
         let removed = tx
             .execute("DELETE FROM accounts WHERE account = ?1", [account])
             .map_err(&err)?;
@@ -702,6 +759,79 @@ impl Store for SqliteStore {
                 break;
             }
         }
+        Ok(())
+    }
+
+    fn visit_reminders(
+        &self,
+        cutoff: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, &str)>,
+        visit: &mut ReminderVisit<'_>,
+    ) -> Result<()> {
+        let conn = self.lock()?;
+        let err = self.err();
+        // The (changed_at, account) index again, resumed after `after`;
+        // the join is one primary-key look-up per account. A file opened
+        // read-only before migration 4 has no reminders table: nothing was
+        // ever sent from it.
+        let sql = if self.version >= REMINDERS_VERSION {
+            "SELECT a.account, a.changed_at, r.days
+               FROM accounts a
+               LEFT JOIN reminders r ON r.account = a.account AND r.changed_at = a.changed_at
+              WHERE a.changed_at <= ?1 AND (a.changed_at, a.account) > (?2, ?3)
+              ORDER BY a.changed_at, a.account"
+        } else {
+            "SELECT a.account, a.changed_at, NULL
+               FROM accounts a
+              WHERE a.changed_at <= ?1 AND (a.changed_at, a.account) > (?2, ?3)
+              ORDER BY a.changed_at, a.account"
+        };
+        let mut stmt = conn.prepare_cached(sql).map_err(&err)?;
+        let (after_at, after_id) = after.map_or((i64::MIN, ""), |(t, a)| (seconds(t), a));
+        let mut rows = stmt
+            .query(params![seconds(cutoff), after_at, after_id])
+            .map_err(&err)?;
+        while let Some(row) = rows.next().map_err(&err)? {
+            let account = row
+                .get_ref(0)
+                .map_err(&err)?
+                .as_str()
+                .map_err(|e| err(e.into()))?;
+            let changed_at = time(&self.path, row.get(1).map_err(&err)?)?;
+            let reminded: Option<ReminderDays> = row.get(2).map_err(&err)?;
+            if visit(account, changed_at, reminded).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn note_reminder(
+        &self,
+        account: &str,
+        changed_at: DateTime<Utc>,
+        days: ReminderDays,
+        sent_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.writable()?;
+        let conn = self.lock()?;
+        // For the same password keep the most urgent reminder (and when it
+        // went out); a record of an earlier password is replaced, one of a
+        // later password is not.
+        conn.execute(
+            "INSERT INTO reminders (account, changed_at, days, sent_at)
+             SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM accounts WHERE account = ?1)
+             ON CONFLICT (account) DO UPDATE SET
+                 sent_at = CASE WHEN reminders.changed_at = excluded.changed_at
+                                 AND reminders.days <= excluded.days
+                                THEN reminders.sent_at ELSE excluded.sent_at END,
+                 days = CASE WHEN reminders.changed_at = excluded.changed_at
+                             THEN min(reminders.days, excluded.days) ELSE excluded.days END,
+                 changed_at = excluded.changed_at
+                 WHERE excluded.changed_at >= reminders.changed_at",
+            params![account, seconds(changed_at), days, seconds(sent_at)],
+        )
+        .map_err(self.err())?;
         Ok(())
     }
 
@@ -1107,6 +1237,54 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_schema_3_file_read_only_has_no_reminders_and_migrates_to_4() {
+        use crate::store::{NewEntry, Retention};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let entries = [NewEntry::new(at, "$6$salt$hash", false)];
+        let append = Append {
+            salt: &[1; 16],
+            entries: &entries,
+            expect: Expect::Anything,
+            retention: Retention::new(5, None),
+        };
+        store.append("a", &append).unwrap();
+        drop(store);
+        // As pwsentry before reminders left it.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("DROP TABLE reminders; PRAGMA user_version = 3;")
+            .unwrap();
+        drop(conn);
+        let ro = SqliteStore::open_with(&path, &OpenOptions::new().read_only(true))
+            .unwrap()
+            .unwrap();
+        let mut seen = Vec::new();
+        ro.visit_reminders(at, None, &mut |a, t, days| {
+            seen.push((a.to_owned(), t, days));
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(seen, [("a".to_owned(), at, None)]);
+        drop(ro);
+        let rw = SqliteStore::open(&path).unwrap();
+        rw.note_reminder("a", at, 7, at).unwrap();
+        let mut seen = Vec::new();
+        rw.visit_reminders(at, None, &mut |_, _, days| {
+            seen.push(days);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            [Some(7)],
+            "migration 4 added the table, the history kept"
+        );
+        assert_eq!(rw.history("a").unwrap().unwrap().entries().len(), 1);
     }
 
     #[test]

@@ -2,11 +2,17 @@
 //! library's trusted-file checks. Only the module's options and the policy
 //! file decide: never the environment (`$PWSENTRY_*`, XDG), never the
 //! current directory.
+//!
+//! The module runs as root inside other programs (the setuid `passwd`), so
+//! it holds both files to a stricter rule than the library's own checks
+//! ([`only_root_can_change`]): no one but root (or the user the module runs
+//! as) may be able to change them, or any folder on the way to them.
 
 use crate::options::Options;
 use pwsentry::store::{OpenOptions, SqliteStore};
 use pwsentry::{Checker, Policy};
-use std::path::PathBuf;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
 /// The policy used when `policy=` is not given and this file exists.
 pub const DEFAULT_POLICY: &str = "/etc/pwsentry/policy.toml";
@@ -30,11 +36,16 @@ pub struct Config {
 /// trusted (writable by others), or the history is not an absolute SQLite
 /// path (a PostgreSQL `[store] url` needs `db=`).
 pub fn load(options: &Options) -> Result<Config, String> {
+    let me = pwsentry::trusted_file::effective_uid();
+    let from_file = |path: &Path| {
+        only_root_can_change(path, me)?;
+        Policy::from_file(path).map_err(|e| e.to_string())
+    };
     let policy = match &options.policy {
-        Some(path) => Policy::from_file(path).map_err(|e| e.to_string())?,
+        Some(path) => from_file(path)?,
         None => match std::fs::symlink_metadata(DEFAULT_POLICY) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Policy::default(),
-            _ => Policy::from_file(DEFAULT_POLICY).map_err(|e| e.to_string())?,
+            _ => from_file(Path::new(DEFAULT_POLICY))?,
         },
     };
     let db = match (&options.db, &policy.store().path, &policy.store().url) {
@@ -54,10 +65,77 @@ pub fn load(options: &Options) -> Result<Config, String> {
             db.display()
         ));
     }
+    only_root_can_change(&db, me)?;
     Ok(Config {
         checker: Checker::new(policy),
         db,
     })
+}
+
+/// Refuses `path` (the policy or the history) unless only root or `me`
+/// (the user the module runs as) can change what it names: the file, if
+/// it exists, and every existing folder from `/` down to it, both as
+/// written and with symbolic links resolved, must be owned by root or `me`
+/// and not writable by group or others (a sticky folder such as `/tmp` is
+/// allowed: others cannot rename or remove what root owns in it).
+///
+/// The library checks a policy only for being writable by everyone and a
+/// history's folder only for everyone's write access or another owner: a
+/// policy owned by the user running `passwd` would let that user write the
+/// rules (and the `[store] path`, where root then creates files), and a
+/// group-writable folder would let the group delete the history.
+///
+/// # Errors
+/// A message for syslog naming the file or folder and the fix.
+pub fn only_root_can_change(path: &Path, me: u32) -> Result<(), String> {
+    let check = |p: &Path, meta: &std::fs::Metadata| -> Result<(), String> {
+        // "/etc/p.toml: /etc is …", or just "/etc/p.toml is …".
+        let at = if p == path {
+            String::new()
+        } else {
+            format!("{}: ", path.display())
+        };
+        let owner = meta.uid();
+        if owner != 0 && owner != me {
+            return Err(format!(
+                "{at}{} belongs to user id {owner}, who could change it; pam_pwsentry trusts only root's files: chown root {}",
+                p.display(),
+                p.display()
+            ));
+        }
+        let mode = meta.mode() & 0o7777;
+        let sticky_folder = meta.is_dir() && mode & 0o1000 != 0;
+        if !meta.file_type().is_symlink() && mode & 0o022 != 0 && !sticky_folder {
+            return Err(format!(
+                "{at}{} is writable by group or others (mode {mode:04o}), who could change or replace it; fix: chmod go-w {}",
+                p.display(),
+                p.display()
+            ));
+        }
+        Ok(())
+    };
+    // As written: a link on the way could be swapped by its folder's owner.
+    let mut existing = None;
+    for p in path.ancestors() {
+        match std::fs::symlink_metadata(p) {
+            Ok(meta) => {
+                check(p, &meta)?;
+                existing.get_or_insert(p);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("{}: {}: {e}", path.display(), p.display())),
+        }
+    }
+    // And where the links lead.
+    if let Some(p) = existing {
+        let real = std::fs::canonicalize(p).map_err(|e| format!("{}: {e}", path.display()))?;
+        for p in real.ancestors() {
+            let meta = std::fs::metadata(p)
+                .map_err(|e| format!("{}: {}: {e}", path.display(), p.display()))?;
+            check(p, &meta)?;
+        }
+    }
+    Ok(())
 }
 
 fn policy_name(policy: &Policy) -> String {
@@ -137,7 +215,7 @@ mod tests {
         std::fs::write(&policy, "[length]\nmin = 12\n").unwrap();
         std::fs::set_permissions(&policy, std::fs::Permissions::from_mode(0o666)).unwrap();
         let e = load(&options(&policy, None)).err().unwrap();
-        assert!(e.contains("writable by others"), "{e}");
+        assert!(e.contains("writable by group or others"), "{e}");
 
         std::fs::set_permissions(&policy, std::fs::Permissions::from_mode(0o644)).unwrap();
         let db = dir.path().join("history.db");
@@ -149,6 +227,70 @@ mod tests {
         assert!(e.contains("writable by group or others"), "{e}");
         let e = c.open_for_status().err().unwrap();
         assert!(e.contains("writable by group or others"), "{e}");
+    }
+
+    #[test]
+    fn only_root_or_the_caller_may_change_the_files_or_their_folders() {
+        let me = pwsentry::trusted_file::effective_uid();
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+        };
+        let folder = dir.path().join("etc");
+        std::fs::create_dir(&folder).unwrap();
+        mode(&folder, 0o755);
+        let policy = folder.join("policy.toml");
+        std::fs::write(&policy, "").unwrap();
+        mode(&policy, 0o644);
+        only_root_can_change(&policy, me).unwrap();
+        // A history not created yet, in folders not created yet.
+        only_root_can_change(&folder.join("a/b/history.db"), me).unwrap();
+
+        // The library accepts a group-writable policy; the module does not.
+        mode(&policy, 0o664);
+        let e = only_root_can_change(&policy, me).unwrap_err();
+        assert!(
+            e.contains("writable by group or others") && e.contains("0664"),
+            "{e}"
+        );
+        assert!(load(&options(&policy, None)).is_err());
+        mode(&policy, 0o644);
+
+        // A folder on the way that a group could write: the file in it
+        // could be removed or replaced (a history deleted, reuse allowed).
+        mode(&folder, 0o775);
+        for p in [
+            policy.clone(),
+            folder.join("history.db"),
+            folder.join("a/b/history.db"),
+        ] {
+            let e = only_root_can_change(&p, me).unwrap_err();
+            assert!(
+                e.contains(&format!("{} is writable by group", folder.display())),
+                "{e}"
+            );
+        }
+        let e = load(&options(
+            &dir.path().join("p.toml"),
+            Some(&folder.join("history.db")),
+        ));
+        assert!(e.is_err());
+
+        // Sticky, as /tmp: others cannot rename what root owns in it.
+        mode(&folder, 0o1777);
+        only_root_can_change(&policy, me).unwrap();
+        mode(&folder, 0o755);
+
+        // A link to a folder others can write is judged where it leads.
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::write(open.join("policy.toml"), "").unwrap();
+        mode(&open.join("policy.toml"), 0o644);
+        mode(&open, 0o777);
+        let link = folder.join("linked");
+        std::os::unix::fs::symlink(&open, &link).unwrap();
+        let e = only_root_can_change(&link.join("policy.toml"), me).unwrap_err();
+        assert!(e.contains("writable by group or others (mode 0777)"), "{e}");
     }
 
     #[test]

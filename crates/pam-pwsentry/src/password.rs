@@ -13,8 +13,9 @@
 use crate::config::{self, Config};
 use crate::options::Options;
 use crate::session::{Code, Level, Pending, Secret, Session};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use pwsentry::history::CommitOutcome;
+use pwsentry::store::{AccountHistory, Store};
 use pwsentry::{AccountId, ChangeRequest, Error, Rule, Verdict};
 use std::ffi::CStr;
 use subtle::ConstantTimeEq;
@@ -112,6 +113,12 @@ fn check(
         Ok(s) => s,
         Err(e) => return unavailable(session, &e),
     };
+    let now = match dated(session, &store, account.as_str(), now) {
+        Ok(t) => t,
+        Err(e) => {
+            return unavailable(session, &format!("reading the history of {account}: {e}"));
+        }
+    };
     let old = match session.old_password() {
         Ok(old) => old,
         Err(c) => return c,
@@ -185,6 +192,40 @@ fn check(
         };
     }
     Code::AUTHTOK_ERR
+}
+
+/// When a change made `now` is dated: `now`, unless the account's current
+/// password is dated later (this host's clock was set back, or another
+/// host with a clock ahead recorded it). The library refuses a change dated
+/// before the current password, which would leave the user, and root
+/// resetting the password, unable to change it until then; the change is
+/// dated with the current password instead (a warning in syslog), so time
+/// still only moves forward for the account and the minimum age still
+/// counts from the current password.
+fn dated(
+    session: &mut dyn Session,
+    store: &dyn Store,
+    account: &str,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, Error> {
+    let current = store
+        .history(account)?
+        .as_ref()
+        .and_then(AccountHistory::changed_at);
+    match current {
+        Some(current) if current > now => {
+            session.log(
+                Level::Warning,
+                &format!(
+                    "the current password of {account} is dated {}, after this host's clock ({}); the change is dated then (check the clock)",
+                    current.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    now.to_rfc3339_opts(SecondsFormat::Secs, true)
+                ),
+            );
+            Ok(current)
+        }
+        _ => Ok(now),
+    }
 }
 
 /// Every reason, one `PAM_ERROR_MSG` each, then zxcvbn's advice when the
@@ -265,6 +306,16 @@ fn record_again(
     password: &Secret,
     now: DateTime<Utc>,
 ) -> Code {
+    let now = match dated(session, store, account, now) {
+        Ok(t) => t,
+        Err(e) => {
+            session.log(
+                Level::Error,
+                &format!("record: the new password of {account} is set but not recorded: {e}"),
+            );
+            return Code::SERVICE_ERR;
+        }
+    };
     let request = ChangeRequest::new(account, password, now).override_min_age();
     match checker.change(store, &request) {
         Ok(o) if o.recorded() => Code::SUCCESS,
@@ -507,6 +558,62 @@ mod tests {
             "{:?}",
             fake.errors
         );
+    }
+
+    #[test]
+    fn a_current_password_dated_after_the_clock_does_not_block_changes() {
+        // The history was written while the clock was 30 days ahead (then
+        // corrected), or by a host whose clock is: before, every change of
+        // the account failed as "cannot be checked now", root's reset too.
+        let dir = tempfile::tempdir().unwrap();
+        let check = args_with_min_age(dir.path(), 1, &[]);
+        let record = [CString::new("record").unwrap()];
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+        let ahead = now + chrono::TimeDelta::days(30);
+        let policy = dir.path().join("policy.toml");
+        let checker = pwsentry::Checker::new(pwsentry::Policy::from_file(&policy).unwrap());
+        let store = pwsentry::store::SqliteStore::open(dir.path().join("history.db")).unwrap();
+        let first = checker
+            .change(
+                &store,
+                &ChangeRequest::new("alice", "Marble&Quartz&Heron7", ahead),
+            )
+            .unwrap();
+        assert!(first.recorded());
+
+        // The user: refused by the minimum age counted from that date, a
+        // reason they are shown, not an error.
+        let mut user = Fake {
+            answers: [STRONG, STRONG].into(),
+            ..Fake::default()
+        };
+        assert_eq!(run(&mut user, &check, Pass::Update), Code::AUTHTOK_ERR);
+        assert!(
+            user.errors.iter().any(|e| e.starts_with("BAD PASSWORD: ")),
+            "{:?}",
+            user.errors
+        );
+        let logs = user.logs.borrow().join("\n");
+        assert!(logs.contains("after this host's clock"), "{logs}");
+
+        // Root's reset: set and recorded, dated with the current password.
+        let mut root = Fake {
+            answers: [STRONG, STRONG].into(),
+            ..Fake::default()
+        };
+        assert_eq!(
+            run_as(&mut root, &check, Pass::Update, Caller::Root),
+            Code::SUCCESS,
+            "{:?} {:?}",
+            root.errors,
+            root.logs
+        );
+        assert_eq!(run(&mut root, &record, Pass::Update), Code::SUCCESS);
+        let history = pwsentry::store::Store::history(&store, "alice")
+            .unwrap()
+            .unwrap();
+        assert_eq!(history.entries().len(), 2);
+        assert_eq!(history.changed_at(), Some(ahead));
     }
 
     #[test]

@@ -124,6 +124,17 @@ impl ApiError {
         {
             r.headers_mut().insert(header::RETRY_AFTER, v);
         }
+        // Refused before its body was read (wrong type, too large): the
+        // rest of the body is still on the connection, so it is closed
+        // after this answer. Saying so lets a keep-alive client open a new
+        // one instead of sending its next request into a closed socket.
+        if matches!(
+            self.status,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::PAYLOAD_TOO_LARGE
+        ) {
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
     }
 }
 

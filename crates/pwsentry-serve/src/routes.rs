@@ -369,7 +369,14 @@ async fn per_client(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
         .map(|c| c.0.ip());
     let _in_flight = match client.map(|ip| app.guard.enter(ip)).transpose() {
         Ok(ticket) => ticket,
-        Err(e) => return e.into_response(),
+        Err(e) => {
+            // Refused before the body was read: the connection is closed
+            // after this answer (see `ApiError`), and says so.
+            let mut r = e.into_response();
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return r;
+        }
     };
     next.run(req).await
 }

@@ -2,6 +2,7 @@
 //! `pamtester`, a throwaway user and the real `pam_unix` changing
 //! `/etc/shadow` (see `sandbox.rs`). Needs root.
 
+mod attack;
 mod sandbox;
 
 use chrono::{TimeDelta, Utc};
@@ -457,7 +458,7 @@ fn refusals_and_errors_go_to_syslog_authpriv_without_the_password() {
     let logs = [logs, syslog.messages()].concat();
     let error = logs
         .iter()
-        .find(|m| m.starts_with("<83>") && m.contains("writable by others"))
+        .find(|m| m.starts_with("<83>") && m.contains("writable by group or others"))
         .unwrap_or_else(|| panic!("no authpriv error about the policy in {logs:#?}"));
     assert!(
         error.contains(&sb.policy_path().display().to_string()),

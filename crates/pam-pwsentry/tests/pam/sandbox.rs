@@ -202,7 +202,9 @@ impl Sandbox {
         self.answer(cmd, answers)
     }
 
-    fn answer(&self, mut cmd: Command, answers: &[&str]) -> Run {
+    /// Runs `cmd` (a PAM application), answering its prompts with
+    /// `answers`, one a line.
+    pub fn answer(&self, mut cmd: Command, answers: &[&str]) -> Run {
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -237,16 +239,24 @@ impl Sandbox {
         std::fs::create_dir(&folder).unwrap();
         std::fs::copy(module(), folder.join("pam_pwsentry.so")).unwrap();
         std::fs::copy(self.policy_path(), folder.join("policy.toml")).unwrap();
-        let uid: u32 = String::from_utf8(run(Command::new("id").args(["-u", &self.user])).stdout)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        let (uid, _) = self.ids();
         for entry in ["", "pam_pwsentry.so", "policy.toml"] {
             std::os::unix::fs::chown(folder.join(entry), Some(uid), None).unwrap();
         }
         std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
         folder
+    }
+
+    /// The throwaway user's user id and group id.
+    pub fn ids(&self) -> (u32, u32) {
+        let id = |flag: &str| -> u32 {
+            String::from_utf8(run(Command::new("id").args([flag, &self.user])).stdout)
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap()
+        };
+        (id("-u"), id("-g"))
     }
 
     /// The user's history in the database of [`Sandbox::user_folder`],

@@ -140,20 +140,20 @@ impl<'a> HistoryCheck<'a> {
 
 /// Opens (creating if needed) the history store for a command that records.
 pub(super) fn open_store(g: &GlobalArgs, policy: &Policy) -> anyhow::Result<AnyStore> {
-    let location = Location::parse(&g.db_path(policy)?);
+    let location = Location::parse(&g.db_path(policy)?)?;
     super::store_cmd::open_location(&location, Opening::Create, policy)?
         .context("the history store could not be created")
 }
 
 /// Opens an existing store for a write that must not create one.
 fn open_existing(g: &GlobalArgs, policy: &Policy) -> anyhow::Result<Option<AnyStore>> {
-    let location = Location::parse(&g.db_path(policy)?);
+    let location = Location::parse(&g.db_path(policy)?)?;
     super::store_cmd::open_location(&location, Opening::Existing, policy)
 }
 
 /// Opens an existing database read-only; `None` if there is none.
 fn open_read_only(path: &std::path::Path, policy: &Policy) -> anyhow::Result<Option<AnyStore>> {
-    super::store_cmd::open_location(&Location::parse(path), Opening::ReadOnly, policy)
+    super::store_cmd::open_location(&Location::parse(path)?, Opening::ReadOnly, policy)
 }
 
 /// Opens the database of a report (`status`, `stale`): it must exist.
@@ -525,7 +525,7 @@ pub fn status(g: &GlobalArgs, args: &AccountArgs) -> anyhow::Result<u8> {
         }
         writeln!(out, "{v}")?;
     } else {
-        write!(out, "{}", status_text(account, &status, entries))?;
+        write!(out, "{}", status_text(account, &status, entries, now))?;
         if unchecked > 0 {
             let noun = if unchecked == 1 {
                 "entry is"
@@ -566,12 +566,19 @@ fn unchecked_crypt_entries(history: &AccountHistory) -> usize {
         .count()
 }
 
-fn status_text(account: &str, s: &RotationStatus, entries: usize) -> String {
+fn status_text(account: &str, s: &RotationStatus, entries: usize, now: DateTime<Utc>) -> String {
     let account = printable(account);
     let (Some(changed), Some(age)) = (s.changed_at, s.age_days) else {
         return format!("{account}: unknown (no password history)\n");
     };
-    let days = if age == 1 { "day" } else { "days" };
+    // A change dated after now (a database written before writes refused
+    // a future --now, or edited) is not "0 days ago": say what it is.
+    let ago = if changed > now + super::MAX_WRITE_SKEW {
+        "in the future: the database or the clock is wrong".to_owned()
+    } else {
+        let days = if age == 1 { "day" } else { "days" };
+        format!("{age} {days} ago")
+    };
     let expires = match s.expires_at {
         Some(e) if s.state == RotationState::Stale => format!("expired {}", rfc3339(e)),
         Some(e) => format!("expires {}", rfc3339(e)),
@@ -579,7 +586,7 @@ fn status_text(account: &str, s: &RotationStatus, entries: usize) -> String {
     };
     let noun = if entries == 1 { "entry" } else { "entries" };
     format!(
-        "{account}: {}\n  changed {} ({age} {days} ago), {expires}\n  {entries} history {noun}\n",
+        "{account}: {}\n  changed {} ({ago}), {expires}\n  {entries} history {noun}\n",
         s.state,
         rfc3339(changed)
     )
@@ -735,7 +742,7 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
         let policy = Policy::default();
         let s = rotation::status_at(policy.rotation(), Some(t), t + chrono::TimeDelta::days(100));
-        let text = status_text("a@b", &s, 2);
+        let text = status_text("a@b", &s, 2, t + chrono::TimeDelta::days(100));
         assert!(text.starts_with("a@b: stale\n"), "{text}");
         assert!(
             text.contains("100 days ago")
@@ -744,8 +751,18 @@ mod tests {
         );
         let u = rotation::status_at(policy.rotation(), None, t);
         assert_eq!(
-            status_text("x", &u, 0),
+            status_text("x", &u, 0, t),
             "x: unknown (no password history)\n"
+        );
+        // Dated after now: never "0 days ago".
+        let now = t - chrono::TimeDelta::days(400);
+        let f = rotation::status_at(policy.rotation(), Some(t), now);
+        let text = status_text("f", &f, 1, now);
+        assert!(
+            text.contains(
+                "changed 2026-01-01T00:00:00Z (in the future: the database or the clock is wrong)"
+            ),
+            "{text}"
         );
     }
 }

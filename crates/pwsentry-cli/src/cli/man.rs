@@ -106,6 +106,16 @@ pwsentry \-\-policy /etc/pwsentry/policy.toml stale
 .fi
 .RE
 .PP
+Mail expiry reminders from cron (the policy's [notify] section and
+[rotation] remind_days; each reminder is sent once):
+.PP
+.RS
+.nf
+pwsentry \-\-policy /etc/pwsentry/policy.toml notify \-\-dry\-run
+pwsentry \-\-policy /etc/pwsentry/policy.toml notify
+.fi
+.RE
+.PP
 Write a policy by answering questions, then validate it:
 .PP
 .RS

@@ -8,6 +8,7 @@ mod history_cmds;
 mod input;
 mod mail_target;
 mod man;
+mod notify_cmd;
 mod policy_cmd;
 mod policy_init;
 mod render;
@@ -53,9 +54,7 @@ pub struct GlobalArgs {
     /// Policy file [default: $PWSENTRY_POLICY, /etc/pwsentry/policy.toml, built-in; never the current directory]
     #[arg(long, global = true, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// History database [default: $PWSENTRY_DB, the policy's store.path, /var/lib/pwsentry/history.db as root, else $XDG_DATA_HOME/pwsentry/history.db]
-    #[arg(long, global = true, value_name = "FILE")]
-    /// History store: an SQLite file or a postgres:// URL [default: $PWSENTRY_DB, else $XDG_DATA_HOME/pwsentry/history.db]
+    /// History store: an SQLite file or a postgres:// URL [default: $PWSENTRY_DB, the policy's [store], /var/lib/pwsentry/history.db as root, else $XDG_DATA_HOME/pwsentry/history.db]
     #[arg(long, global = true, value_name = "FILE|URL")]
     pub db: Option<PathBuf>,
     /// The time to act at, RFC 3339 (e.g. 2026-01-31T12:00:00Z) [default: the clock]; writes refuse a time in the future
@@ -79,6 +78,8 @@ pub enum Command {
     Status(history_cmds::AccountArgs),
     /// List every account whose password is stale or expiring
     Stale,
+    /// Mail a reminder to every account whose password expires soon, and a notice once it is stale (from cron)
+    Notify(notify_cmd::NotifyArgs),
     /// Delete an account and its history
     Forget(history_cmds::AccountArgs),
     /// Choose a new password at an interactive prompt with a live strength meter, and record it
@@ -326,6 +327,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Import(args) => history_cmds::import(g, &args),
         Command::Status(args) => history_cmds::status(g, &args),
         Command::Stale => history_cmds::stale(g),
+        Command::Notify(args) => notify_cmd::run(g, &args),
         Command::Forget(args) => history_cmds::forget(g, &args),
         Command::Set(args) => set::run(g, &args),
         Command::Generate(args) => generate_cmd::run(g, &args),

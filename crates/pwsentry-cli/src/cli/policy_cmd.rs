@@ -56,6 +56,7 @@ pub fn run(g: &GlobalArgs, args: &PolicyArgs) -> anyhow::Result<u8> {
                 Some(path) => (Policy::from_file(&path)?, path.display().to_string()),
                 None => (Policy::default(), "built-in default".to_owned()),
             };
+            super::notify_cmd::check_policy(&policy, &origin)?;
             // The filter's header (format, version, checksum, length) was
             // checked when the policy loaded; say so, and warn when the
             // NIST preset has no breached-password filter to compare with.

@@ -9,7 +9,9 @@ use super::{EXIT_OK, GlobalArgs};
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
-use pwsentry::store::{AccountHistory, Append, OpenOptions, SqliteStore, Store};
+use pwsentry::store::{
+    AccountHistory, Append, OpenOptions, ReminderDays, ReminderVisit, SqliteStore, Store,
+};
 use pwsentry::{Error, Policy};
 use serde_json::json;
 use std::io::Write;
@@ -53,15 +55,43 @@ pub enum Location {
 }
 
 impl Location {
-    /// A `postgres://` or `postgresql://` URL is PostgreSQL; anything else a path.
-    pub fn parse(raw: &Path) -> Location {
-        match raw.to_str() {
-            Some(s) if s.starts_with("postgres://") || s.starts_with("postgresql://") => {
-                Location::Postgres(s.to_owned())
+    /// A `postgres://` or `postgresql://` URL (scheme in any case) is
+    /// PostgreSQL; anything else that looks like a URL (`scheme://…`,
+    /// SQLite's `file:` URIs) is refused rather than taken as a path, since
+    /// whoever wrote it meant a store elsewhere; anything else is a path.
+    pub fn parse(raw: &Path) -> anyhow::Result<Location> {
+        let Some(s) = raw.to_str() else {
+            return Ok(Location::Sqlite(raw.to_owned()));
+        };
+        if let Some((scheme, rest)) = s.split_once("://")
+            && is_url_scheme(scheme)
+        {
+            if pwsentry::policy::STORE_URL_SCHEMES
+                .iter()
+                .any(|known| scheme.eq_ignore_ascii_case(known))
+            {
+                // Schemes are case-insensitive (RFC 3986); the client is not.
+                let scheme = scheme.to_ascii_lowercase();
+                return Ok(Location::Postgres(format!("{scheme}://{rest}")));
             }
-            _ => Location::Sqlite(raw.to_owned()),
+            bail!(
+                "the history store `{scheme}://…` is not a supported URL (postgres:// or postgresql://, or an SQLite file's path; a file whose name looks like a URL can be given as ./{scheme}:…)"
+            );
         }
+        if s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("file:")) {
+            bail!(
+                "the history store `file:…` is an SQLite URI, which pwsentry does not take: give the file's path (a file whose name starts with file: can be given as ./file:…)"
+            );
+        }
+        Ok(Location::Sqlite(raw.to_owned()))
     }
+}
+
+/// `true` for an RFC 3986 scheme: a letter, then letters, digits, `+`, `-`, `.`.
+fn is_url_scheme(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
 /// An open store of either kind.
@@ -146,6 +176,24 @@ impl Store for AnyStore {
     fn clear_failures(&self, key: &str) -> pwsentry::Result<()> {
         self.as_store().clear_failures(key)
     }
+    fn visit_reminders(
+        &self,
+        cutoff: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, &str)>,
+        visit: &mut ReminderVisit<'_>,
+    ) -> pwsentry::Result<()> {
+        self.as_store().visit_reminders(cutoff, after, visit)
+    }
+    fn note_reminder(
+        &self,
+        account: &str,
+        changed_at: DateTime<Utc>,
+        days: ReminderDays,
+        sent_at: DateTime<Utc>,
+    ) -> pwsentry::Result<()> {
+        self.as_store()
+            .note_reminder(account, changed_at, days, sent_at)
+    }
 }
 
 /// How a command opens its store.
@@ -216,7 +264,7 @@ pub fn run(g: &GlobalArgs, args: &StoreArgs) -> anyhow::Result<u8> {
 
 fn migrate(g: &GlobalArgs) -> anyhow::Result<u8> {
     let policy = g.load_policy()?;
-    let location = Location::parse(&g.db_path(&policy)?);
+    let location = Location::parse(&g.db_path(&policy)?)?;
     // Opening for writing creates the store or migrates its schema.
     let store = open_location(&location, Opening::Create, &policy)?
         .context("the history store could not be created")?;
@@ -243,7 +291,10 @@ fn migrate(g: &GlobalArgs) -> anyhow::Result<u8> {
 }
 
 fn copy(g: &GlobalArgs, args: &CopyArgs) -> anyhow::Result<u8> {
-    let (from, to) = (Location::parse(&args.from), Location::parse(&args.to));
+    let (from, to) = (
+        Location::parse(&args.from).context("--from")?,
+        Location::parse(&args.to).context("--to")?,
+    );
     if from == to {
         bail!("--from and --to name the same store");
     }
@@ -279,21 +330,43 @@ mod tests {
 
     #[test]
     fn locations() {
+        let parse = |s: &str| Location::parse(Path::new(s));
         assert_eq!(
-            Location::parse(Path::new("postgres:///db?host=/run/postgresql")),
+            parse("postgres:///db?host=/run/postgresql").unwrap(),
             Location::Postgres("postgres:///db?host=/run/postgresql".into())
         );
         assert!(matches!(
-            Location::parse(Path::new("postgresql://u@h/db")),
+            parse("postgresql://u@h/db").unwrap(),
             Location::Postgres(_)
         ));
+        // The policy accepts the scheme in any case; so must the opener.
         assert_eq!(
-            Location::parse(Path::new("history.db")),
+            parse("POSTGRES://h/db").unwrap(),
+            Location::Postgres("postgres://h/db".into())
+        );
+        assert_eq!(
+            parse("history.db").unwrap(),
             Location::Sqlite("history.db".into())
         );
         assert!(matches!(
-            Location::parse(Path::new("./postgres://x")),
+            parse("./postgres://x").unwrap(),
             Location::Sqlite(_)
         ));
+        assert!(matches!(parse("./file:x.db").unwrap(), Location::Sqlite(_)));
+        assert!(matches!(parse(":memory:").unwrap(), Location::Sqlite(_)));
+        for url in [
+            "http://evil.example/x",
+            "sqlite:///var/lib/h.db",
+            "mysql://h/db",
+            "file:/tmp/h.db",
+            "FILE:h.db",
+            "file:h.db?mode=memory",
+        ] {
+            let e = parse(url).unwrap_err().to_string();
+            assert!(
+                e.contains("not a supported URL") || e.contains("SQLite URI"),
+                "{url}: {e}"
+            );
+        }
     }
 }

@@ -336,6 +336,7 @@ fn database_location_and_mode() {
     };
     if !as_root {
         let out = pwsentry(args())
+            .env_remove("PWSENTRY_DB")
             .env("XDG_DATA_HOME", &xdg)
             .stdin(format!("{P1}\n"))
             .run();

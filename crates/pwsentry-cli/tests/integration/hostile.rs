@@ -1007,12 +1007,14 @@ fn a_database_of_another_user_is_refused_and_unchanged() {
             out.stderr
         );
         // SQLite reports an unreadable file as "cannot open" or, when it
-        // fell back to opening it read-only, as "read-only".
+        // fell back to opening it read-only, as "read-only"; a reader that
+        // cannot create the missing -shm file is told how to fix it.
         assert!(
             [
                 "cannot open the database file",
                 "the database is read-only",
-                "permission denied"
+                "permission denied",
+                "cannot be read by this user"
             ]
             .iter()
             .any(|m| out.stderr.contains(m)),

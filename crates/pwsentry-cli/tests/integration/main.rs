@@ -20,6 +20,8 @@ mod hostile;
 mod import;
 #[cfg(unix)] // passwd-files, Dovecot
 mod mail;
+#[cfg(unix)] // aiosmtpd, file modes
+mod notify;
 #[cfg(unix)] // the real server, Dovecot and Chromium
 mod page;
 mod policy;

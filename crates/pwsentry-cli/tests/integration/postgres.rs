@@ -177,10 +177,10 @@ fn read_only_commands_create_nothing() {
     let out = run(&pg, &["store", "migrate"], "");
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
-        out.stdout.contains("schema version 2, up to date"),
+        out.stdout.contains("schema version 3, up to date"),
         "{out:?}"
     );
-    assert_eq!(pg.sql("SELECT version FROM pwsentry.schema_version"), "2");
+    assert_eq!(pg.sql("SELECT version FROM pwsentry.schema_version"), "3");
 }
 
 #[test]
@@ -356,4 +356,60 @@ fn statement_timeout_exits_2_and_writes_nothing() {
         "1",
         "nothing half-written"
     );
+}
+
+/// `notify` with the store in PostgreSQL: reminders go to a real SMTP
+/// server once, and the reminder records are the schema's `reminders` rows.
+#[test]
+fn notify_remembers_its_reminders_in_postgres() {
+    use crate::notify::{PHC, SmtpSink, ago, free_port};
+    let pg = Postgres::new("notify");
+    let dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(dir.path(), free_port(), None);
+    let policy = write(
+        dir.path(),
+        "notify.toml",
+        format!(
+            "[rotation]\nremind_days = [14, 7, 1]\n[notify]\nfrom = \"pwdesk@example.com\"\nchange_url = \"https://mail.example.com/password\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\n",
+            sink.port
+        ),
+    );
+    let cmd = |args: &[&str], stdin: &str| {
+        let mut argv = os(&["--policy".as_ref(), policy.as_os_str()]);
+        argv.extend(args.iter().map(OsString::from));
+        let out = pwsentry(argv)
+            .env("PWSENTRY_DB", pg.pg.url_without_password(&pg.db))
+            .env("PGPASSWORD", PASSWORD)
+            .stdin(stdin)
+            .run();
+        assert!(!out.stdout.contains(PASSWORD) && !out.stderr.contains(PASSWORD));
+        out
+    };
+    for (account, days) in [("bob@example.com", 85), ("carol@example.com", 100)] {
+        let out = cmd(
+            &["import", "--account", account, "--set-at", &ago(days)],
+            &format!("{PHC}\n"),
+        );
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+    let out = cmd(&["--json", "notify", "--dry-run"], "");
+    assert_eq!((out.code, out.json_lines().len()), (0, 2), "{out:?}");
+    assert_eq!(pg.sql("SELECT count(*) FROM pwsentry.reminders"), "0");
+    let out = cmd(&["--json", "notify"], "");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(sink.messages().len(), 2);
+    assert_eq!(
+        pg.sql("SELECT days FROM pwsentry.reminders WHERE account = 'bob@example.com'"),
+        "7"
+    );
+    assert_eq!(
+        pg.sql("SELECT days FROM pwsentry.reminders WHERE account = 'carol@example.com'"),
+        "0"
+    );
+    let out = cmd(&["notify"], "");
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
+    assert_eq!(sink.messages().len(), 2, "nothing twice");
+    let out = cmd(&["forget", "--account", "bob@example.com"], "");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(pg.sql("SELECT count(*) FROM pwsentry.reminders"), "1");
 }

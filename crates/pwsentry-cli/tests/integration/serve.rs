@@ -1011,6 +1011,12 @@ fn slow_bodies_from_one_address_do_not_stall_the_others() {
     let (answer, took) = check([127, 0, 2, 1]);
     assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
     assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
+        "{answer}"
+    );
+    assert!(
         took < Duration::from_secs(5),
         "the flooding address waited {took:?}"
     );
@@ -1239,5 +1245,33 @@ fn forms_on_other_sites_cannot_spend_a_lockout_through_roundcube() {
     }
     let (status, text) = server.roundcube("alice@example.com", OLD, NEW);
     assert_eq!((status, text.as_str()), (200, "ok"));
+    server.stop();
+}
+
+#[test]
+fn a_body_refused_unread_closes_the_connection_and_says_so() {
+    // A 415 is answered before the body is read; the connection cannot be
+    // reused, and the answer must say so, or a keep-alive client sends its
+    // next request into a closed socket.
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), None, &[]);
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    let body = "x".repeat(4000);
+    write!(
+        stream,
+        "POST /v1/check HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 415"), "{answer}");
+    assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
     server.stop();
 }

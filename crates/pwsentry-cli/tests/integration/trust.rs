@@ -1185,3 +1185,254 @@ fn the_shipped_policy_stops_five_quick_changes_then_the_old_password() {
     assert_eq!(codes, [0, 0, 0, 0, 0]);
     assert_eq!(original.code, 0, "{original:?}");
 }
+
+// ---- found by attacking the trust boundaries as an outsider --------------------
+
+/// Lists `dir` (names only), to see what a refused run left behind.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_store_location_that_looks_like_a_url_is_refused_not_used_elsewhere() {
+    // The bundled SQLite reads `file:` names as URIs: pwsentry checked (and
+    // created) `./file:/…/h.db` while SQLite wrote into the other file, in a
+    // folder anyone may write and owned by another user, past every check.
+    let env = Env::new("");
+    let open = env.home().join("open");
+    std::fs::create_dir(&open).unwrap();
+    let theirs = open.join("h.db");
+    assert_eq!(
+        env.run(
+            &[
+                "--db",
+                theirs.to_str().unwrap(),
+                "--now",
+                T0,
+                "record",
+                "--account",
+                "a@x.org"
+            ],
+            &format!("{P1}\n")
+        )
+        .code,
+        0
+    );
+    chmod(&open, 0o1777);
+    chmod(&theirs, 0o666);
+    let before = bytes_of(&theirs);
+    let cwd = tempfile::tempdir().unwrap();
+    let uri = format!("file:{}", theirs.display());
+    for location in [
+        uri.as_str(),
+        "file:h.db?mode=memory",
+        "http://store.example/h.db",
+        "sqlite:///var/lib/pwsentry/history.db",
+    ] {
+        for (args, via_env) in [
+            (
+                vec![
+                    "--db",
+                    location,
+                    "--now",
+                    T0,
+                    "record",
+                    "--account",
+                    "b@x.org",
+                ],
+                false,
+            ),
+            (vec!["--now", T0, "record", "--account", "b@x.org"], true),
+            (vec!["--db", location, "stale"], false),
+        ] {
+            let mut args = args;
+            args.splice(0..0, ["--policy", env.policy.to_str().unwrap()]);
+            let o = Opts {
+                cwd: Some(cwd.path()),
+                env: if via_env {
+                    vec![("PWSENTRY_DB", location.to_owned())]
+                } else {
+                    vec![]
+                },
+                ..Opts::default()
+            };
+            let out = run_with(env.home(), &args, &format!("{P2}\n"), o);
+            assert_eq!(out.code, 2, "{location} {args:?}: {out:?}");
+            assert!(
+                out.stderr.contains("SQLite URI") || out.stderr.contains("not a supported URL"),
+                "{location}: {out:?}"
+            );
+        }
+    }
+    assert_eq!(bytes_of(&theirs), before, "the other file is untouched");
+    assert!(
+        names_in(cwd.path()).is_empty(),
+        "nothing created: {:?}",
+        names_in(cwd.path())
+    );
+}
+
+#[test]
+fn sqlite_special_names_are_plain_files() {
+    // `:memory:` used to be opened as an in-memory database (refused only
+    // because it has no write-ahead log, after leaving an empty file
+    // behind); a name given as a path is a file, whatever it spells.
+    let env = Env::new("");
+    let cwd = tempfile::tempdir().unwrap();
+    chmod(cwd.path(), 0o700);
+    let o = || Opts {
+        cwd: Some(cwd.path()),
+        ..Opts::default()
+    };
+    for name in [":memory:", "./file:h.db"] {
+        let out = env.run_with(
+            &[
+                "--db",
+                name,
+                "--now",
+                T0,
+                "--json",
+                "record",
+                "--account",
+                "a@x.org",
+            ],
+            &format!("{P1}\n"),
+            o(),
+        );
+        assert_eq!(out.code, 0, "{name}: {out:?}");
+        let out = env.run_with(
+            &[
+                "--db",
+                name,
+                "--now",
+                T0,
+                "--json",
+                "status",
+                "--account",
+                "a@x.org",
+            ],
+            "",
+            o(),
+        );
+        assert_eq!(out.code, 0, "{name}: {out:?}");
+        assert_eq!(
+            out.json()["history_entries"],
+            1,
+            "{name}: the history is in the file: {out:?}"
+        );
+        let file = cwd.path().join(name);
+        assert_eq!(mode(&file), 0o600, "{name}");
+        assert!(std::fs::metadata(&file).unwrap().len() > 0, "{name}");
+    }
+}
+
+#[test]
+fn a_reader_without_the_shared_memory_file_is_told_how_to_fix_it() {
+    // A database restored from a backup (or last closed by the sqlite3
+    // shell) has no -wal/-shm; a user who may only read it could not
+    // report, and was told "the database is read-only".
+    if !running_as_root() {
+        return; // Running as another user needs root; CI runs as root.
+    }
+    let env = Env::new("");
+    assert_eq!(env.record(T0, "a@x.org", P1).code, 0);
+    chmod(&env.db, 0o644);
+    for suffix in ["-wal", "-shm"] {
+        std::fs::remove_file(side(&env.db, suffix)).unwrap();
+    }
+    let nobody = || Opts {
+        as_nobody: true,
+        ..Opts::default()
+    };
+    let out = env.run_with(&["stale"], "", nobody());
+    assert_eq!(out.code, 2, "{out:?}");
+    let fix = format!("pwsentry --db {} store migrate", env.db.display());
+    assert!(
+        out.stderr.contains("-shm file is missing") && out.stderr.contains(&fix),
+        "{out:?}"
+    );
+    assert!(!side(&env.db, "-shm").exists(), "a reader creates nothing");
+    // The fix it names works.
+    let out = env.run(&["store", "migrate"], "");
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = env.run_with(&["--now", T0, "--json", "stale"], "", nobody());
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
+fn a_filter_file_everyone_may_write_is_refused() {
+    // The breach filter was opened without the policy's file rules: a 0666
+    // filter was used, so any local user could empty it and switch the
+    // breach check off for everyone. Blocklist filters likewise.
+    let env = Env::new("");
+    let list = write(env.home(), "list.txt", format!("{P1}\n"));
+    let cases = [
+        (
+            "breach",
+            "breach.pwsf",
+            "[breach]\nfilter = \"breach.pwsf\"\n",
+            "breached",
+        ),
+        (
+            "blocklist",
+            "block.pwsf",
+            "[strength]\nblocklists = [\"block.pwsf\"]\n",
+            "blocklist",
+        ),
+    ];
+    for (command, name, section, rule) in cases {
+        let filter = env.home().join(name);
+        let out = run(
+            env.home(),
+            &[
+                command,
+                "build",
+                "-o",
+                filter.to_str().unwrap(),
+                list.to_str().unwrap(),
+            ],
+            "",
+        );
+        assert_eq!(out.code, 0, "{out:?}");
+        let policy = write(
+            env.home(),
+            &format!("{command}.toml"),
+            format!("{FAST}{section}"),
+        );
+        let check = || {
+            run(
+                env.home(),
+                &["--policy", policy.to_str().unwrap(), "--json", "check"],
+                &format!("{P1}\n"),
+            )
+        };
+        chmod(&filter, 0o644);
+        let out = check();
+        assert_eq!(out.code, 1, "{out:?}");
+        let rules: Vec<String> = out.json()["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["rule"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(rules.iter().any(|r| r == rule), "{rules:?}");
+        chmod(&filter, 0o666);
+        let out = check();
+        assert_eq!(out.code, 78, "{name}: {out:?}");
+        let fix = format!("chmod o-w {}", filter.display());
+        assert!(
+            out.stderr.contains("writable by others") && out.stderr.contains(&fix),
+            "{name}: {out:?}"
+        );
+        // A FIFO in its place neither hangs nor is used.
+        std::fs::remove_file(&filter).unwrap();
+        mkfifo(&filter);
+        let out = check();
+        assert_eq!(out.code, 78, "{name}: {out:?}");
+    }
+}

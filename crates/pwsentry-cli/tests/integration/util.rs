@@ -66,8 +66,10 @@ pub fn rules_of(v: &serde_json::Value) -> Vec<String> {
 }
 
 /// A `pwsentry` invocation being built. Runs in a fresh temporary directory
-/// (so no stray `./policy.toml` applies) with the PWSENTRY_* variables
-/// removed and XDG_DATA_HOME pointing into that directory.
+/// (so no stray `./policy.toml` applies) with `$PWSENTRY_POLICY` removed,
+/// and `$PWSENTRY_DB` and `$XDG_DATA_HOME` pointing into that directory:
+/// run as root (as CI is), pwsentry's default database is the system's
+/// `/var/lib/pwsentry/history.db`, which a test must neither read nor write.
 pub struct Run {
     cmd: Command,
     stdin: Vec<u8>,
@@ -85,7 +87,7 @@ where
     cmd.args(args)
         .current_dir(dir.path())
         .env_remove("PWSENTRY_POLICY")
-        .env_remove("PWSENTRY_DB")
+        .env("PWSENTRY_DB", dir.path().join("xdg/pwsentry/history.db"))
         .env("XDG_DATA_HOME", dir.path().join("xdg"))
         .env("NO_COLOR", "1");
     Run {
@@ -111,6 +113,13 @@ impl Run {
     /// Sets an environment variable.
     pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
         self.cmd.env(key, value);
+        self
+    }
+
+    /// Removes an environment variable (`PWSENTRY_DB`, to see the default
+    /// location: only where the caller is not root).
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.cmd.env_remove(key);
         self
     }
 
