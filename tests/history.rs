@@ -382,10 +382,17 @@ fn concurrent_changes_retry_busy_and_lose_nothing() {
                     (0..5)
                         .filter(|i| {
                             let pw = format!("Granite@Willow@Comet#{t}#{i}");
-                            checker
-                                .change(store, &ChangeRequest::new(ACCOUNT, &pw, at(0)))
-                                .unwrap()
-                                .recorded()
+                            let request = ChangeRequest::new(ACCOUNT, &pw, at(0));
+                            // `change` re-evaluates on Busy by itself, a
+                            // bounded number of times; a caller that keeps
+                            // losing to seven others gets `Busy` back and
+                            // tries again, as the CLI does.
+                            loop {
+                                match checker.change(store, &request) {
+                                    Err(pwsentry::Error::Busy) => std::thread::yield_now(),
+                                    other => break other.unwrap().recorded(),
+                                }
+                            }
                         })
                         .count()
                 })

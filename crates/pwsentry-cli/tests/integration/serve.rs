@@ -947,9 +947,10 @@ fn a_legacy_hash_answers_as_late_as_an_unknown_account_under_load() {
     }
     carol.sort();
     unknown.sort();
-    // Before: carol's median 0.45 to 0.65 of the unknown one's; now about 1.
+    // Before: carol's median 0.45 to 0.65 of the unknown one's; now about
+    // 1. The bound leaves room for a loaded machine's noise.
     assert!(
-        carol[3] * 10 >= unknown[3] * 8,
+        carol[3] * 10 >= unknown[3] * 7,
         "carol answered in {carol:?}, unknown accounts in {unknown:?}"
     );
     server.stop();
