@@ -7,7 +7,7 @@
 //!
 //! | role | must be | refused when |
 //! |------|---------|--------------|
-//! | [`FileRole::Config`] (policy, blocklist) | a regular file | writable by others |
+//! | [`FileRole::Config`] (policy, blocklist, filter) | a regular file | writable by others, owned by another user than the caller or root |
 //! | [`FileRole::Secret`] (pepper) | a regular file | writable by group or others, readable by others, owned by another user than the caller or root |
 //! | [`FileRole::Database`] | a regular file, not a symbolic link | writable by group or others, owned by another user than the caller or root, hard-linked |
 //!
@@ -22,8 +22,9 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FileRole {
-    /// A policy file or a blocklist: anyone may read it, but a file anyone
-    /// may write could switch the rules off.
+    /// A policy file, a blocklist or a filter: anyone may read it and a
+    /// group may share it, but a file anyone may write, or another user
+    /// owns, could switch the rules off.
     Config,
     /// A secret (the pepper): readable by its owner and group only,
     /// writable by its owner only, owned by the caller or root.
@@ -202,7 +203,18 @@ pub fn check(path: &Path, meta: &std::fs::Metadata, role: FileRole) -> Result<()
                     path: shown(),
                 });
             }
-            FileRole::Config => {}
+            FileRole::Config => {
+                // Configuration decides what is accepted: only root or the
+                // caller may own it (a group may share it), or the owner
+                // could change the rules of whoever reads it.
+                let me = effective_uid();
+                if meta.uid() != me && meta.uid() != 0 {
+                    return Err(FileProblem::Owner {
+                        owner: meta.uid(),
+                        me,
+                    });
+                }
+            }
             FileRole::Secret | FileRole::Database => {
                 if mode & 0o022 != 0 {
                     return Err(FileProblem::Writable {
@@ -383,17 +395,20 @@ mod tests {
     }
 
     #[test]
-    fn files_of_another_user_are_refused_for_secrets_and_databases() {
+    fn files_of_another_user_are_refused_for_every_role() {
         if effective_uid() != 0 {
             return; // Handing a file to another user needs root; CI runs as root.
         }
         let dir = tempfile::tempdir().unwrap();
         let p = file(dir.path(), "theirs", 0o600);
         std::os::unix::fs::chown(&p, Some(65534), None).unwrap();
-        for role in [FileRole::Secret, FileRole::Database] {
+        for role in [FileRole::Config, FileRole::Secret, FileRole::Database] {
             let e = open(&p, role).unwrap_err();
             assert!(e.to_string().contains("owned by user id 65534"), "{e}");
         }
+        // A group may share a policy; root's own files are always fine.
+        std::os::unix::fs::chown(&p, Some(0), Some(65534)).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o664)).unwrap();
         assert!(open(&p, FileRole::Config).is_ok());
     }
 

@@ -484,6 +484,26 @@ fn loose_or_linked_databases_are_refused_and_unchanged() {
 }
 
 #[test]
+fn a_policy_owned_by_another_user_is_refused_for_root() {
+    // Whoever owns the policy sets the rules for whoever reads it: root's
+    // cron must not follow a policy another user may rewrite (mode 0644
+    // keeps "others" out, but not its owner).
+    if !running_as_root() {
+        return; // Handing a file to another user needs root; CI runs as root.
+    }
+    let env = Env::new("");
+    std::os::unix::fs::chown(&env.policy, Some(65534), None).unwrap();
+    let out = env.run(&["check"], "Velvet#Orbit#Canyon42\n");
+    assert_eq!(out.code, 78, "{out:?}");
+    assert!(out.stderr.contains("owned by user id 65534"), "{out:?}");
+    // Root's own file shared with a group is fine.
+    std::os::unix::fs::chown(&env.policy, Some(0), Some(65534)).unwrap();
+    std::fs::set_permissions(&env.policy, std::fs::Permissions::from_mode(0o664)).unwrap();
+    let out = env.run(&["check"], "Velvet#Orbit#Canyon42\n");
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
 fn a_database_owned_by_another_user_is_refused_for_root() {
     if !running_as_root() {
         return; // Handing a file to another user needs root; CI runs as root.
