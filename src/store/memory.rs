@@ -47,6 +47,33 @@ impl MemoryStore {
             .lock()
             .map_err(|_| Error::Store("in-memory store: a previous operation panicked".into()))
     }
+
+    /// [`Store::note_failure`] and [`Store::try_attempt`] under the lock:
+    /// forgets attempts older than the window, and adds this one unless
+    /// `max` are already there. Returns the count afterwards and whether
+    /// this attempt was added.
+    fn count_attempt(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        window: TimeDelta,
+        max: Option<u32>,
+    ) -> Result<(u32, bool)> {
+        let mut state = self.lock()?;
+        let oldest = at
+            .checked_sub_signed(window)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        state.failures.retain(|_, times| {
+            times.retain(|t| *t >= oldest);
+            !times.is_empty()
+        });
+        let times = state.failures.entry(key.to_owned()).or_default();
+        let added = max.is_none_or(|max| times.len() < max as usize);
+        if added {
+            times.push(at);
+        }
+        Ok((u32::try_from(times.len()).unwrap_or(u32::MAX), added))
+    }
 }
 
 impl Store for MemoryStore {
@@ -184,17 +211,7 @@ impl Store for MemoryStore {
     }
 
     fn note_failure(&self, key: &str, at: DateTime<Utc>, window: TimeDelta) -> Result<u32> {
-        let mut state = self.lock()?;
-        let oldest = at
-            .checked_sub_signed(window)
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        state.failures.retain(|_, times| {
-            times.retain(|t| *t >= oldest);
-            !times.is_empty()
-        });
-        let times = state.failures.entry(key.to_owned()).or_default();
-        times.push(at);
-        Ok(u32::try_from(times.len()).unwrap_or(u32::MAX))
+        Ok(self.count_attempt(key, at, window, None)?.0)
     }
 
     fn try_attempt(
@@ -204,20 +221,7 @@ impl Store for MemoryStore {
         window: TimeDelta,
         max: u32,
     ) -> Result<bool> {
-        let mut state = self.lock()?;
-        let oldest = at
-            .checked_sub_signed(window)
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        state.failures.retain(|_, times| {
-            times.retain(|t| *t >= oldest);
-            !times.is_empty()
-        });
-        let times = state.failures.entry(key.to_owned()).or_default();
-        if times.len() >= max as usize {
-            return Ok(false);
-        }
-        times.push(at);
-        Ok(true)
+        Ok(self.count_attempt(key, at, window, Some(max))?.1)
     }
 
     fn forgive_attempt(&self, key: &str, at: DateTime<Utc>) -> Result<()> {

@@ -459,6 +459,53 @@ impl fmt::Debug for PostgresStore {
 }
 
 impl PostgresStore {
+    /// [`Store::note_failure`] and [`Store::try_attempt`] in one
+    /// transaction: forgets attempts older than the window, counts `key`'s,
+    /// and adds this one unless `max` are already there. Under READ
+    /// COMMITTED two transactions could both count before either inserts,
+    /// so a lock on the key (held to the commit) makes the count and the
+    /// insert one step for every process. Returns the count afterwards and
+    /// whether this attempt was added.
+    fn count_attempt(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        window: chrono::TimeDelta,
+        max: Option<u32>,
+    ) -> Result<(u32, bool)> {
+        let mut client = self.client()?;
+        let err = |e: postgres::Error| self.map(&e);
+        let oldest = at
+            .checked_sub_signed(window)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let mut tx = client.transaction().map_err(err)?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[&format!("pwsentry.failures:{key}")],
+        )
+        .map_err(err)?;
+        tx.execute("DELETE FROM pwsentry.failures WHERE at < $1", &[&oldest])
+            .map_err(err)?;
+        let n: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM pwsentry.failures WHERE key = $1 AND at >= $2",
+                &[&key, &oldest],
+            )
+            .map_err(err)?
+            .get(0);
+        let added = max.is_none_or(|max| n < i64::from(max));
+        if added {
+            tx.execute(
+                "INSERT INTO pwsentry.failures (key, at) VALUES ($1, $2)",
+                &[&key, &at],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        Ok((n.saturating_add(u32::from(added)), added))
+    }
+
     /// [`Store::append`]'s work inside `tx` (committed by the caller;
     /// dropping `tx` rolls it back).
     fn append_in(
@@ -886,28 +933,7 @@ fn map_error(location: &str, timeout: Duration, e: &postgres::Error) -> Error {
 
 impl Store for PostgresStore {
     fn note_failure(&self, key: &str, at: DateTime<Utc>, window: chrono::TimeDelta) -> Result<u32> {
-        let mut client = self.client()?;
-        let err = |e: postgres::Error| self.map(&e);
-        let oldest = at
-            .checked_sub_signed(window)
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let mut tx = client.transaction().map_err(err)?;
-        tx.execute("DELETE FROM pwsentry.failures WHERE at < $1", &[&oldest])
-            .map_err(err)?;
-        tx.execute(
-            "INSERT INTO pwsentry.failures (key, at) VALUES ($1, $2)",
-            &[&key, &at],
-        )
-        .map_err(err)?;
-        let n: i64 = tx
-            .query_one(
-                "SELECT count(*) FROM pwsentry.failures WHERE key = $1 AND at >= $2",
-                &[&key, &oldest],
-            )
-            .map_err(err)?
-            .get(0);
-        tx.commit().map_err(err)?;
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        Ok(self.count_attempt(key, at, window, None)?.0)
     }
 
     fn try_attempt(
@@ -917,40 +943,7 @@ impl Store for PostgresStore {
         window: chrono::TimeDelta,
         max: u32,
     ) -> Result<bool> {
-        let mut client = self.client()?;
-        let err = |e: postgres::Error| self.map(&e);
-        let oldest = at
-            .checked_sub_signed(window)
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let mut tx = client.transaction().map_err(err)?;
-        // Under READ COMMITTED two transactions could both count before
-        // either inserts: a lock on the key (held to the commit) makes the
-        // count and the insert one step for every process.
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-            &[&format!("pwsentry.failures:{key}")],
-        )
-        .map_err(err)?;
-        tx.execute("DELETE FROM pwsentry.failures WHERE at < $1", &[&oldest])
-            .map_err(err)?;
-        let n: i64 = tx
-            .query_one(
-                "SELECT count(*) FROM pwsentry.failures WHERE key = $1 AND at >= $2",
-                &[&key, &oldest],
-            )
-            .map_err(err)?
-            .get(0);
-        if n >= i64::from(max) {
-            tx.commit().map_err(err)?;
-            return Ok(false);
-        }
-        tx.execute(
-            "INSERT INTO pwsentry.failures (key, at) VALUES ($1, $2)",
-            &[&key, &at],
-        )
-        .map_err(err)?;
-        tx.commit().map_err(err)?;
-        Ok(true)
+        Ok(self.count_attempt(key, at, window, Some(max))?.1)
     }
 
     fn forgive_attempt(&self, key: &str, at: DateTime<Utc>) -> Result<()> {

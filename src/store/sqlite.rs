@@ -836,28 +836,7 @@ impl Store for SqliteStore {
     }
 
     fn note_failure(&self, key: &str, at: DateTime<Utc>, window: TimeDelta) -> Result<u32> {
-        let mut conn = self.lock()?;
-        let err = self.err();
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        let oldest = at.checked_sub_signed(window).map_or(i64::MIN, seconds);
-        tx.execute("DELETE FROM failures WHERE at < ?1", [oldest])
-            .map_err(&err)?;
-        tx.execute(
-            "INSERT INTO failures (key, at) VALUES (?1, ?2)",
-            params![key, seconds(at)],
-        )
-        .map_err(&err)?;
-        let count: u32 = tx
-            .query_row(
-                "SELECT count(*) FROM failures WHERE key = ?1 AND at >= ?2",
-                params![key, oldest],
-                |r| r.get(0),
-            )
-            .map_err(&err)?;
-        tx.commit().map_err(&err)?;
-        Ok(count)
+        Ok(self.count_attempt(key, at, window, None)?.0)
     }
 
     fn try_attempt(
@@ -867,34 +846,7 @@ impl Store for SqliteStore {
         window: TimeDelta,
         max: u32,
     ) -> Result<bool> {
-        let mut conn = self.lock()?;
-        let err = self.err();
-        // IMMEDIATE: the write lock is taken before the count, so no other
-        // process can count between this count and this insert.
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        let oldest = at.checked_sub_signed(window).map_or(i64::MIN, seconds);
-        tx.execute("DELETE FROM failures WHERE at < ?1", [oldest])
-            .map_err(&err)?;
-        let count: u32 = tx
-            .query_row(
-                "SELECT count(*) FROM failures WHERE key = ?1 AND at >= ?2",
-                params![key, oldest],
-                |r| r.get(0),
-            )
-            .map_err(&err)?;
-        if count >= max {
-            tx.commit().map_err(&err)?;
-            return Ok(false);
-        }
-        tx.execute(
-            "INSERT INTO failures (key, at) VALUES (?1, ?2)",
-            params![key, seconds(at)],
-        )
-        .map_err(&err)?;
-        tx.commit().map_err(&err)?;
-        Ok(true)
+        Ok(self.count_attempt(key, at, window, Some(max))?.1)
     }
 
     fn forgive_attempt(&self, key: &str, at: DateTime<Utc>) -> Result<()> {
@@ -927,6 +879,45 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
+    /// [`Store::note_failure`] and [`Store::try_attempt`] in one
+    /// IMMEDIATE transaction (the write lock is taken before the count, so
+    /// no other process counts in between): forgets attempts older than
+    /// the window, counts `key`'s, and adds this one unless `max` are
+    /// already there. Returns the count afterwards and whether it was added.
+    fn count_attempt(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        window: TimeDelta,
+        max: Option<u32>,
+    ) -> Result<(u32, bool)> {
+        let mut conn = self.lock()?;
+        let err = self.err();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let oldest = at.checked_sub_signed(window).map_or(i64::MIN, seconds);
+        tx.execute("DELETE FROM failures WHERE at < ?1", [oldest])
+            .map_err(&err)?;
+        let count: u32 = tx
+            .query_row(
+                "SELECT count(*) FROM failures WHERE key = ?1 AND at >= ?2",
+                params![key, oldest],
+                |r| r.get(0),
+            )
+            .map_err(&err)?;
+        let added = max.is_none_or(|max| count < max);
+        if added {
+            tx.execute(
+                "INSERT INTO failures (key, at) VALUES (?1, ?2)",
+                params![key, seconds(at)],
+            )
+            .map_err(&err)?;
+        }
+        tx.commit().map_err(&err)?;
+        Ok((count + u32::from(added), added))
+    }
+
     /// Copies every account of `source` (salts, entries, times, pepper
     /// flags) into this database in one transaction and checks the counts
     /// inside it: all or nothing. This database must be empty and must not
