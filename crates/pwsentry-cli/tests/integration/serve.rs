@@ -124,6 +124,12 @@ impl Server {
         (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
     }
 
+    /// The server's socket address, for raw connections (requests an
+    /// HTTP client library would not send).
+    pub(crate) fn addr(&self) -> std::net::SocketAddr {
+        self.base.trim_start_matches("http://").parse().unwrap()
+    }
+
     pub(crate) fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
         let mut req = self.agent.get(format!("{}{path}", self.base));
         if let Some(t) = token {
@@ -162,6 +168,17 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A raw connection to `addr` from the loopback address `source` (each
+/// client address has its own rate limits and lockout).
+fn connect_from(addr: std::net::SocketAddr, source: [u8; 4]) -> std::net::TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from((source, 0)).into())
+        .unwrap();
+    socket.connect(&addr.into()).unwrap();
+    socket.into()
 }
 
 pub(crate) fn set_mode(path: &Path, mode: u32) {
@@ -724,8 +741,7 @@ fn slow_request_headers_get_the_connection_closed() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), None, &[]);
-    let addr = server.base.trim_start_matches("http://").to_owned();
-    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
     stream
         .write_all(b"POST /v1/check HTTP/1.1\r\nHost: localhost\r\n")
         .unwrap();
@@ -786,7 +802,7 @@ fn silent_and_http2_connections_are_closed_like_slow_ones() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), None, &[]);
-    let addr = server.base.trim_start_matches("http://").to_owned();
+    let addr = server.addr();
     let openings: [(&str, &[u8]); 2] = [
         ("silent", b""),
         (
@@ -797,7 +813,7 @@ fn silent_and_http2_connections_are_closed_like_slow_ones() {
     let waits: Vec<_> = openings
         .iter()
         .map(|(name, opening)| {
-            let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+            let mut stream = std::net::TcpStream::connect(addr).unwrap();
             stream.write_all(opening).unwrap();
             stream
                 .set_read_timeout(Some(Duration::from_secs(40)))
@@ -895,18 +911,12 @@ fn a_legacy_hash_answers_as_late_as_an_unknown_account_under_load() {
         Some(&users),
         &["--max-failures", "1000", "--change-rate", "100000"],
     );
-    let addr: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
+    let addr = server.addr();
     // Each source address may fail 20 times per window: spread the load
     // over loopback addresses.
     let attempt = move |source: [u8; 4], account: &str| {
         use std::io::{Read, Write};
-        let socket =
-            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        socket
-            .bind(&std::net::SocketAddr::from((source, 0)).into())
-            .unwrap();
-        socket.connect(&addr.into()).unwrap();
-        let mut stream: std::net::TcpStream = socket.into();
+        let mut stream = connect_from(addr, source);
         let body = json!({"account": account, "current_password": "wrong-guess", "new_password": "Other#Tundra#Lantern5"}).to_string();
         let started = std::time::Instant::now();
         write!(
@@ -965,16 +975,8 @@ fn slow_bodies_from_one_address_do_not_stall_the_others() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), None, &[]);
-    let addr: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
-    let connect_from = |source: [u8; 4]| {
-        let socket =
-            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        socket
-            .bind(&std::net::SocketAddr::from((source, 0)).into())
-            .unwrap();
-        socket.connect(&addr.into()).unwrap();
-        std::net::TcpStream::from(socket)
-    };
+    let addr = server.addr();
+    let connect_from = |source: [u8; 4]| connect_from(addr, source);
     let slow: Vec<_> = (0..520)
         .map(|_| {
             let mut s = connect_from([127, 0, 2, 1]);
@@ -1257,8 +1259,7 @@ fn a_body_refused_unread_closes_the_connection_and_says_so() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), None, &[]);
-    let addr = server.base.trim_start_matches("http://").to_owned();
-    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
     let body = "x".repeat(4000);
     write!(
         stream,
